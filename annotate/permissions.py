@@ -1,0 +1,44 @@
+"""Object-level access: every view resolves its objects through these helpers.
+
+Not visible → 404 (no leaking that a campaign exists); visible but the wrong role → 403.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from annotate.models import Assignment, Campaign, CampaignRole, JobRun
+from annotate.selectors import campaigns_visible_to, roles_in_campaign
+
+
+def get_campaign_for_role_or_404(*, user, slug: str, roles: set[str]) -> Campaign:
+    campaign = campaigns_visible_to(user).filter(slug=slug).first()
+    if campaign is None:
+        raise Http404("No such campaign.")
+    if not roles & roles_in_campaign(user=user, campaign=campaign):
+        raise PermissionDenied("Your role in this campaign does not allow this.")
+    return campaign
+
+
+def get_assignment_for_annotator_or_404(*, user, pk: int) -> Assignment:
+    assignment = (
+        Assignment.objects.select_related("campaign", "instance").filter(pk=pk, annotator=user).first()
+    )
+    if assignment is None:
+        raise Http404("No such assignment.")
+    return assignment
+
+
+def get_job_for_user_or_404(*, user, pk: int) -> JobRun:
+    """Jobs are visible to their campaign's project managers and to whoever started them."""
+    job = JobRun.objects.select_related("campaign").filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such job.")
+    if user.is_superuser or job.created_by_id == user.pk:
+        return job
+    if job.campaign is not None and CampaignRole.PROJECT_MANAGER in roles_in_campaign(
+        user=user, campaign=job.campaign
+    ):
+        return job
+    raise Http404("No such job.")

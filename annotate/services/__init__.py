@@ -1,0 +1,1 @@
+"""Writes. Each function owns its transaction; views, tasks and commands call these."""

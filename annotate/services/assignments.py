@@ -1,0 +1,131 @@
+"""Handing instances to annotators under overlap k, with leases that expire.
+
+Invariants (settled by the database, not by Python):
+- one assignment per (instance, annotator): a unique constraint;
+- an instance never has more than ``campaign.overlap`` live assignments (LEASED and not
+  expired, or SUBMITTED): claimers lock the candidate instance row first
+  (``select_for_update(skip_locked=True)`` on PostgreSQL; SQLite serialises writers with
+  ``BEGIN IMMEDIATE``), then re-count after expiring stale leases.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotate.models import Assignment, AssignmentStatus, Campaign, CampaignStatus, Instance
+
+# How many locked candidates one claim looks at before giving up for this round.
+_CLAIM_CANDIDATES = 8
+
+
+def _live_assignments(now: datetime) -> Q:
+    return Q(status=AssignmentStatus.SUBMITTED) | Q(
+        status=AssignmentStatus.LEASED, lease_expires_at__gt=now
+    )
+
+
+def get_current_assignment(*, campaign: Campaign, annotator) -> Assignment | None:
+    """The annotator's open lease in this campaign (expired or not), oldest first."""
+    return (
+        Assignment.objects.filter(
+            campaign=campaign, annotator=annotator, status=AssignmentStatus.LEASED
+        )
+        .select_related("instance")
+        .order_by("leased_at", "id")
+        .first()
+    )
+
+
+def claim_next_assignment(
+    *, campaign: Campaign, annotator, now: datetime | None = None
+) -> Assignment | None:
+    """Return the annotator's open assignment, or lease them a new instance; None when done.
+
+    Instances that already have live assignments (but fewer than the overlap) come first, so
+    items reach their overlap and finish before new ones start.
+    """
+    now = now or timezone.now()
+    current = get_current_assignment(campaign=campaign, annotator=annotator)
+    if current is not None:
+        _renew_lease(assignment=current, campaign=campaign, now=now)
+        return current
+    if campaign.status != CampaignStatus.ACTIVE:
+        return None
+    for _ in range(3):
+        try:
+            assignment = _lease_new_instance(campaign=campaign, annotator=annotator, now=now)
+        except IntegrityError:
+            # The same annotator claimed in two tabs at once; the other tab's lease stands.
+            current = get_current_assignment(campaign=campaign, annotator=annotator)
+            if current is not None:
+                return current
+            continue
+        return assignment
+    return None
+
+
+def _renew_lease(*, assignment: Assignment, campaign: Campaign, now: datetime) -> None:
+    expires = now + timedelta(minutes=campaign.lease_minutes)
+    # Conditional: a lease another claim has just expired is not revived.
+    Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(
+        lease_expires_at=expires
+    )
+    assignment.lease_expires_at = expires
+
+
+def _lease_new_instance(*, campaign: Campaign, annotator, now: datetime) -> Assignment | None:
+    live_count = Subquery(
+        Assignment.objects.filter(instance=OuterRef("pk"))
+        .filter(_live_assignments(now))
+        .values("instance")
+        .annotate(n=Count("id"))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+    done_or_own = Assignment.objects.filter(instance=OuterRef("pk"), annotator=annotator).exclude(
+        status=AssignmentStatus.EXPIRED
+    )
+    candidates = (
+        Instance.objects.filter(campaign=campaign)
+        .annotate(live=Coalesce(live_count, Value(0)))
+        .filter(live__lt=campaign.overlap)
+        .exclude(Exists(done_or_own))
+        .order_by("-live", "id")
+    )
+    # Lock held until commit: two claimers never count the same instance's slots at once.
+    with transaction.atomic():
+        for instance in candidates.select_for_update(skip_locked=True, of=("self",))[
+            :_CLAIM_CANDIDATES
+        ]:
+            Assignment.objects.filter(
+                instance=instance, status=AssignmentStatus.LEASED, lease_expires_at__lte=now
+            ).exclude(annotator=annotator).update(status=AssignmentStatus.EXPIRED)
+            # Re-count after expiring: a stale lease submitted a moment ago still counts.
+            live = Assignment.objects.filter(
+                Q(instance=instance),
+                Q(status__in=[AssignmentStatus.LEASED, AssignmentStatus.SUBMITTED]),
+            ).exclude(annotator=annotator)
+            if live.count() >= campaign.overlap:
+                continue
+            expires = now + timedelta(minutes=campaign.lease_minutes)
+            reopened = Assignment.objects.filter(
+                instance=instance, annotator=annotator, status=AssignmentStatus.EXPIRED
+            ).update(status=AssignmentStatus.LEASED, leased_at=now, lease_expires_at=expires)
+            if reopened:
+                return Assignment.objects.select_related("instance").get(
+                    instance=instance, annotator=annotator
+                )
+            return Assignment.objects.create(
+                campaign=campaign,
+                instance=instance,
+                annotator=annotator,
+                status=AssignmentStatus.LEASED,
+                leased_at=now,
+                lease_expires_at=expires,
+            )
+    return None

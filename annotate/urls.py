@@ -1,0 +1,28 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from annotate import api
+from annotate.views import campaigns, exports, labelling, manage
+
+urlpatterns = [
+    path("", campaigns.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("campaigns/<slug:slug>/", campaigns.campaign_detail, name="campaign_detail"),
+    path("campaigns/<slug:slug>/label/", labelling.label_next, name="label_next"),
+    path(
+        "campaigns/<slug:slug>/label/<int:assignment_id>/",
+        labelling.submit_label,
+        name="submit_label",
+    ),
+    path("campaigns/<slug:slug>/import/", manage.import_instances_page, name="import_instances"),
+    path("campaigns/<slug:slug>/llm-jobs/", manage.start_llm_job, name="start_llm_job"),
+    path(
+        "campaigns/<slug:slug>/export/<str:format_name>/",
+        exports.download_export,
+        name="download_export",
+    ),
+    path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
+    path("api/campaigns/<slug:slug>/imports/", api.CampaignImportView.as_view(), name="api_import"),
+    path("api/jobs/<int:job_id>/", api.JobDetailView.as_view(), name="api_job"),
+]

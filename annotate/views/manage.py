@@ -1,0 +1,81 @@
+"""Project-manager screens: import, LLM jobs, job progress."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotate.forms import ImportUploadForm
+from annotate.importers import IMPORT_FORMATS
+from annotate.models import CampaignRole
+from annotate.permissions import get_campaign_for_role_or_404, get_job_for_user_or_404
+from annotate.services.imports import ImportRejected, import_instances, start_import_job
+from annotate.services.llm_jobs import JobAlreadyRunning, start_local_judge_job
+
+PM = {CampaignRole.PROJECT_MANAGER.value}
+
+
+def _format_choices() -> list[tuple[str, str]]:
+    return [(name, importer.label) for name, importer in IMPORT_FORMATS.items()]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_instances_page(request, slug: str):
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
+    context: dict = {"campaign": campaign, "errors": [], "total_errors": 0, "created": None}
+    if request.method == "POST":
+        form = ImportUploadForm(request.POST, request.FILES, format_choices=_format_choices())
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            file_format = form.cleaned_data["file_format"]
+            if upload.size > settings.IMPORT_MAX_BYTES:
+                form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes.")
+            elif upload.size > settings.IMPORT_INLINE_MAX_BYTES:
+                job = start_import_job(
+                    campaign=campaign,
+                    created_by=request.user,
+                    filename=upload.name,
+                    data=upload.read(),
+                    file_format=file_format,
+                )
+                return redirect("job_detail", job_id=job.pk)
+            else:
+                try:
+                    summary = import_instances(
+                        campaign=campaign, data=upload.read(), file_format=file_format
+                    )
+                except ImportRejected as exc:
+                    context["errors"] = exc.errors
+                    context["total_errors"] = exc.total_errors
+                else:
+                    messages.success(request, f"Imported {summary.created} instances.")
+                    return redirect("campaign_detail", slug=campaign.slug)
+    else:
+        form = ImportUploadForm(format_choices=_format_choices())
+    context["form"] = form
+    status = 400 if context["errors"] or form.errors else 200
+    return render(request, "annotate/import.html", context, status=status)
+
+
+@login_required
+@require_POST
+def start_llm_job(request, slug: str):
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
+    try:
+        job = start_local_judge_job(campaign=campaign, created_by=request.user)
+    except JobAlreadyRunning as exc:
+        messages.error(request, str(exc))
+        return redirect("campaign_detail", slug=campaign.slug)
+    return redirect("job_detail", job_id=job.pk)
+
+
+@login_required
+@require_GET
+def job_detail(request, job_id: int):
+    job = get_job_for_user_or_404(user=request.user, pk=job_id)
+    template = "annotate/partials/job.html" if request.htmx else "annotate/job.html"
+    return render(request, template, {"job": job})

@@ -1,0 +1,94 @@
+"""The local reward-model judge (models_rm) as an LLM annotator: no network, CPU or GPU.
+
+A reward model scores each response on its own, so its verdict cannot depend on the
+order the responses are shown in; the position-bias check other backends need is moot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from annotate.judgements import PairwiseJudgement
+from annotate.services.annotations import LLMPairwiseLabel
+
+
+@dataclass(frozen=True)
+class PairToJudge:
+    instance_id: int
+    messages: list[dict]
+    response_a: str
+    response_b: str
+
+
+@dataclass(frozen=True)
+class StrengthThresholds:
+    """P(A preferred) cut points for the 5-point scale."""
+
+    clearly: float = 0.75
+    slightly: float = 0.55
+
+    def preference_for(self, prob_a: float) -> int:
+        if prob_a >= self.clearly:
+            return -2
+        if prob_a >= self.slightly:
+            return -1
+        if prob_a <= 1 - self.clearly:
+            return 2
+        if prob_a <= 1 - self.slightly:
+            return 1
+        return 0
+
+
+@lru_cache(maxsize=2)
+def load_local_judge(artifact: str, backbone: str, device: str, cache_dir: str):
+    """One judge per worker process (loading the backbone takes seconds)."""
+    from models_rm.judge import load_pairwise_judge
+
+    return load_pairwise_judge(
+        artifact_dir=artifact or None,
+        backbone_path=backbone or None,
+        device=device,
+        cache_dir=cache_dir or None,
+    )
+
+
+def judge_pairs_with_local_judge(
+    *,
+    judge,
+    pairs: Sequence[PairToJudge],
+    thresholds: StrengthThresholds = StrengthThresholds(),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[LLMPairwiseLabel]:
+    verdicts = judge.judge(
+        [pair.messages for pair in pairs],
+        [pair.response_a for pair in pairs],
+        [pair.response_b for pair in pairs],
+        progress=progress,
+    )
+    labels = []
+    for pair, verdict in zip(pairs, verdicts, strict=True):
+        preference = thresholds.preference_for(verdict.prob_a)
+        labels.append(
+            LLMPairwiseLabel(
+                instance_id=pair.instance_id,
+                model_name=judge.name,
+                prompt_version=judge.version,
+                judgement=PairwiseJudgement(
+                    overall_preference=preference,
+                    confidence=round(abs(2 * verdict.prob_a - 1), 4),
+                    justification=(
+                        f"Reward-model scores A={verdict.score_a:.3f}, B={verdict.score_b:.3f}; "
+                        f"P(A preferred)={verdict.prob_a:.3f}."
+                    ),
+                ),
+                raw_output={
+                    "prob_a": verdict.prob_a,
+                    "score_a": verdict.score_a,
+                    "score_b": verdict.score_b,
+                    "thresholds": {"clearly": thresholds.clearly, "slightly": thresholds.slightly},
+                },
+            )
+        )
+    return labels
