@@ -24,8 +24,12 @@ _DEV_SECRET_KEY = "insecure-dev-only-key-set-SECRET_KEY-in-production"
 # Required (raises naming the variable) unless DEBUG is on.
 SECRET_KEY = read_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else None)
 if not DEBUG:
-    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 32 characters.")
+    # The same bar as Django's deploy check (security.W009).
+    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be a random string of at least 50 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
 
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", [])
@@ -91,6 +95,8 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file, not shared-cache memory, so a worker thread locks like a real process.
+    _database["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 elif _database["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(
         f"DATABASE_URL must point at PostgreSQL or SQLite, not {_database['ENGINE']}."
@@ -133,7 +139,7 @@ SESSION_COOKIE_SECURE = read_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = read_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = read_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = read_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if read_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True

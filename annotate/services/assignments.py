@@ -10,6 +10,7 @@ Invariants (settled by the database, not by Python):
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -19,8 +20,9 @@ from django.utils import timezone
 
 from annotate.models import Assignment, AssignmentStatus, Campaign, CampaignStatus, Instance
 
-# How many locked candidates one claim looks at before giving up for this round.
+# How many candidates one claim locks and checks per round, and how many rounds it tries.
 _CLAIM_CANDIDATES = 8
+_CLAIM_ATTEMPTS = 5
 
 
 def _live_assignments(now: datetime) -> Q:
@@ -56,7 +58,7 @@ def claim_next_assignment(
         return current
     if campaign.status != CampaignStatus.ACTIVE:
         return None
-    for _ in range(3):
+    for attempt in range(_CLAIM_ATTEMPTS):
         try:
             assignment = _lease_new_instance(campaign=campaign, annotator=annotator, now=now)
         except IntegrityError:
@@ -65,7 +67,13 @@ def claim_next_assignment(
             if current is not None:
                 return current
             continue
-        return assignment
+        if assignment is not None:
+            return assignment
+        # Every open instance may have been locked by concurrent claimers (skipped, not
+        # waited for); look again only while some instance still has room.
+        if not _claimable_instances(campaign=campaign, annotator=annotator, now=now).exists():
+            return None
+        time.sleep(0.02 * (attempt + 1))
     return None
 
 
@@ -78,7 +86,7 @@ def _renew_lease(*, assignment: Assignment, campaign: Campaign, now: datetime) -
     assignment.lease_expires_at = expires
 
 
-def _lease_new_instance(*, campaign: Campaign, annotator, now: datetime) -> Assignment | None:
+def _claimable_instances(*, campaign: Campaign, annotator, now: datetime):
     live_count = Subquery(
         Assignment.objects.filter(instance=OuterRef("pk"))
         .filter(_live_assignments(now))
@@ -97,6 +105,11 @@ def _lease_new_instance(*, campaign: Campaign, annotator, now: datetime) -> Assi
         .exclude(Exists(done_or_own))
         .order_by("-live", "id")
     )
+    return candidates
+
+
+def _lease_new_instance(*, campaign: Campaign, annotator, now: datetime) -> Assignment | None:
+    candidates = _claimable_instances(campaign=campaign, annotator=annotator, now=now)
     # Lock held until commit: two claimers never count the same instance's slots at once.
     with transaction.atomic():
         for instance in candidates.select_for_update(skip_locked=True, of=("self",))[

@@ -18,6 +18,8 @@ def create_campaign(
     overlap: int = 1,
     pairwise_aspects: list[str] | None = None,
     require_justification: bool = True,
+    lease_minutes: int = 30,
+    human_budget: int | None = None,
 ) -> Campaign:
     """Create a campaign; its creator becomes its first project manager."""
     # One transaction: a campaign never exists without its project manager.
@@ -29,6 +31,8 @@ def create_campaign(
             guidelines_markdown=guidelines_markdown,
             overlap=overlap,
             require_justification=require_justification,
+            lease_minutes=lease_minutes,
+            human_budget=human_budget,
             created_by=created_by,
         )
         if pairwise_aspects is not None:

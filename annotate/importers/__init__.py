@@ -1,0 +1,38 @@
+"""Import formats, one module each, registered by name.
+
+Every importer reads JSON Lines (gzip detected by its magic bytes) and yields parsed
+instances or row errors without touching the database; ``annotate.services.imports``
+does the checking against the campaign and the writing.
+"""
+
+from __future__ import annotations
+
+from annotate.importers.base import Importer, ParsedInstance, ParsedResponse, RowError
+from annotate.importers.generic import GenericImporter
+from annotate.importers.helpsteer2 import HelpSteer2Importer
+from annotate.importers.hh_rlhf import HhRlhfImporter
+from annotate.importers.multipref import MultiPrefImporter
+
+IMPORT_FORMATS: dict[str, Importer] = {
+    importer.name: importer
+    for importer in (
+        GenericImporter(),
+        MultiPrefImporter(),
+        HelpSteer2Importer(),
+        HhRlhfImporter(),
+    )
+}
+
+
+def get_importer(name: str) -> Importer | None:
+    return IMPORT_FORMATS.get(name)
+
+
+__all__ = [
+    "IMPORT_FORMATS",
+    "Importer",
+    "ParsedInstance",
+    "ParsedResponse",
+    "RowError",
+    "get_importer",
+]

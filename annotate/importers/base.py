@@ -1,0 +1,285 @@
+"""What every import format shares: reading a JSON Lines file and the shape of its output.
+
+An importer turns the rows of one file into :class:`ParsedInstance` values or
+:class:`RowError` values, never touching the database; ``annotate.services.imports``
+checks ids against the campaign and writes. Each format is one module with one
+:class:`Importer` subclass, registered by name in ``annotate.importers``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+GZIP_MAGIC = b"\x1f\x8b"
+ROLES = ("system", "user", "assistant")
+# Instance.external_id and Response.model_name are CharField(max_length=200).
+MAX_ID_LENGTH = 200
+MAX_MODEL_NAME_LENGTH = 200
+DEFAULT_MODEL_NAME = "unknown"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an uploaded file.
+
+    ``line`` is 1-based; 0 means the file as a whole. ``field`` is a path into the row
+    such as ``responses[1].text``, or "" when the whole line is at fault.
+    """
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.line == 0:
+            return self.message
+        if not self.field:
+            return f"line {self.line}: {self.message}"
+        return f'line {self.line}, field "{self.field}": {self.message}'
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "field": self.field, "message": self.message, "text": str(self)}
+
+
+@dataclass(frozen=True)
+class ParsedResponse:
+    text: str
+    model_name: str = DEFAULT_MODEL_NAME
+
+
+@dataclass(frozen=True)
+class ParsedInstance:
+    """One valid row (or, for paired formats, group of rows) ready to become an Instance.
+
+    ``id_field`` names the column that the external id comes from (or is derived from),
+    so that duplicate-id errors point at it.
+    """
+
+    line: int
+    external_id: str
+    messages: list[dict[str, str]]
+    responses: list[ParsedResponse]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    id_field: str = "id"
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """A line of the file that parsed as JSON. ``value`` is whatever JSON value it held."""
+
+    line: int
+    value: Any
+
+
+class FileUnreadable(Exception):
+    """The file as a whole cannot be read (bad gzip stream, too large once decompressed)."""
+
+
+def decompress(data: bytes, *, max_bytes: int) -> bytes:
+    """Return the file's bytes, gunzipped when it starts with the gzip magic bytes.
+
+    The file name is never consulted. Raises :class:`FileUnreadable` for a broken gzip
+    stream or one that inflates past ``max_bytes`` (a guard against decompression bombs).
+    """
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            inflated = stream.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileUnreadable(
+            f"the file looks gzip-compressed but cannot be decompressed ({exc})"
+        ) from None
+    if len(inflated) > max_bytes:
+        raise FileUnreadable(
+            f"the file is larger than {max_bytes:,} bytes once decompressed; split it up"
+        )
+    return inflated
+
+
+def count_lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def read_json_lines(data: bytes) -> Iterator[SourceRow | RowError]:
+    """Each non-blank line of ``data`` as a :class:`SourceRow`, or a :class:`RowError`.
+
+    Errors: bytes that are not UTF-8, invalid JSON, NaN/Infinity (PostgreSQL's jsonb
+    cannot hold them), and strings the database cannot store (NUL, lone surrogates).
+    A UTF-8 byte-order mark on the first line is ignored.
+    """
+    for index, raw in enumerate(data.split(b"\n")):
+        line = index + 1
+        if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield RowError(line, "", f"is not valid UTF-8 (byte {exc.start + 1})")
+            continue
+        try:
+            value = json.loads(text, parse_constant=_reject_constant)
+        except _ConstantRejected as exc:
+            yield RowError(line, "", f"is not valid JSON ({exc.args[0]} is not allowed)")
+            continue
+        except json.JSONDecodeError as exc:
+            yield RowError(line, "", f"is not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        problem = _unstorable_string(value, "")
+        if problem is not None:
+            path, what = problem
+            yield RowError(line, path, f"contains {what}, which the database cannot store")
+            continue
+        yield SourceRow(line, value)
+
+
+class _ConstantRejected(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _ConstantRejected(name)
+
+
+def _unstorable_string(value: Any, path: str) -> tuple[str, str] | None:
+    """The path of the first string (or key) PostgreSQL cannot store, and why."""
+    if isinstance(value, str):
+        return _string_problem(value, path)
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unstorable_string(item, f"{path}[{i}]")
+            if found:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else key
+            found = _string_problem(key, child) or _unstorable_string(item, child)
+            if found:
+                return found
+    return None
+
+
+def _string_problem(text: str, path: str) -> tuple[str, str] | None:
+    if "\x00" in text:
+        return path, "a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return path, "an unpaired surrogate escape"
+    return None
+
+
+class RowChecker:
+    """Collects the field errors of one row while reading typed values out of it."""
+
+    def __init__(self, line: int, row: dict[str, Any]) -> None:
+        self.line = line
+        self.row = row
+        self.errors: list[RowError] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append(RowError(self.line, field, message))
+
+    def text(self, key: str, *, required: bool = True, max_length: int = 0) -> str | None:
+        """A non-empty string column; None (with an error when required) if missing or wrong."""
+        if key not in self.row or self.row[key] is None:
+            if required:
+                self.add(key, "is required")
+            return None
+        return self.check_text(self.row[key], key, max_length=max_length)
+
+    def check_text(self, value: Any, field: str, *, max_length: int = 0) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            self.add(field, "must be a non-empty string")
+            return None
+        if max_length and len(value) > max_length:
+            self.add(field, f"must be at most {max_length} characters")
+            return None
+        return value
+
+    def identifier(self, key: str) -> str | None:
+        """An id column holding a string or an integer, returned as a string."""
+        if key not in self.row or self.row[key] is None:
+            self.add(key, "is required")
+            return None
+        value = self.row[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.add(key, "must be a string or an integer")
+            return None
+        ident = str(value).strip()
+        if not ident:
+            self.add(key, "must not be empty")
+            return None
+        if len(ident) > MAX_ID_LENGTH:
+            self.add(key, f"must be at most {MAX_ID_LENGTH} characters")
+            return None
+        return ident
+
+    def model_name(self, key: str) -> str:
+        """An optional model-name column; ``"unknown"`` when absent."""
+        value = self.text(key, required=False, max_length=MAX_MODEL_NAME_LENGTH)
+        return value.strip() if value else DEFAULT_MODEL_NAME
+
+
+def json_type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def require_object(row: SourceRow) -> dict[str, Any] | RowError:
+    if isinstance(row.value, dict):
+        return row.value
+    return RowError(row.line, "", f"must be a JSON object, not {json_type_name(row.value)}")
+
+
+class Importer(ABC):
+    """One import format: its registry name, a label for forms, and a row parser."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+
+    @abstractmethod
+    def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
+        """Yield a ParsedInstance per instance and a RowError per problem, in file order.
+
+        Must not touch the database; duplicate ids are checked by the caller.
+        """
+
+
+class RowImporter(Importer):
+    """A format with one instance per row."""
+
+    def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
+        for row in rows:
+            obj = require_object(row)
+            if isinstance(obj, RowError):
+                yield obj
+                continue
+            checker = RowChecker(row.line, obj)
+            parsed = self.parse_row(checker)
+            if checker.errors:
+                yield from checker.errors
+            elif parsed is not None:
+                yield parsed
+
+    @abstractmethod
+    def parse_row(self, row: RowChecker) -> ParsedInstance | None:
+        """Read one row; report problems through ``row.add`` (then the result is ignored)."""

@@ -1,0 +1,118 @@
+"""The platform's own documented schema, one JSON object per line::
+
+    {"id": "q-17",                                   # string or integer, unique in the file
+     "prompt": "What is ...?",                       # either "prompt" ...
+     "messages": [{"role": "user", "content": "..."}],  # ... or "messages", ending with a user turn
+     "responses": [{"model": "gpt-x", "text": "..."}, {"text": "..."}],  # at least 2
+     "metadata": {"source": "..."}}                  # optional object, kept as it is
+
+Roles are ``system``, ``user`` and ``assistant``; every text must be a non-empty
+string; a response's ``model`` defaults to ``"unknown"``. Other keys are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from annotate.importers.base import (
+    DEFAULT_MODEL_NAME,
+    MAX_MODEL_NAME_LENGTH,
+    ROLES,
+    ParsedInstance,
+    ParsedResponse,
+    RowChecker,
+    RowImporter,
+)
+
+MIN_RESPONSES = 2
+
+
+class GenericImporter(RowImporter):
+    name = "generic"
+    label = "Generic JSON Lines (id, prompt or messages, responses, metadata)"
+
+    def parse_row(self, row: RowChecker) -> ParsedInstance | None:
+        external_id = row.identifier("id")
+        messages = self._messages(row)
+        responses = self._responses(row)
+        metadata = row.row.get("metadata")
+        if metadata is None:
+            metadata = {}
+        elif not isinstance(metadata, dict):
+            row.add("metadata", "must be an object")
+        if row.errors or external_id is None or messages is None or responses is None:
+            return None
+        return ParsedInstance(
+            line=row.line,
+            external_id=external_id,
+            messages=messages,
+            responses=responses,
+            metadata=metadata,
+        )
+
+    def _messages(self, row: RowChecker) -> list[dict[str, str]] | None:
+        has_prompt = row.row.get("prompt") is not None
+        has_messages = row.row.get("messages") is not None
+        if has_prompt and has_messages:
+            row.add("prompt", 'give either "prompt" or "messages", not both')
+            return None
+        if has_prompt:
+            prompt = row.text("prompt")
+            return None if prompt is None else [{"role": "user", "content": prompt}]
+        if not has_messages:
+            row.add("prompt", 'is required (or give "messages")')
+            return None
+        return parse_messages(row, row.row["messages"], "messages")
+
+    def _responses(self, row: RowChecker) -> list[ParsedResponse] | None:
+        value = row.row.get("responses")
+        if value is None:
+            row.add("responses", "is required")
+            return None
+        if not isinstance(value, list):
+            row.add("responses", "must be an array")
+            return None
+        if len(value) < MIN_RESPONSES:
+            row.add("responses", f"needs at least {MIN_RESPONSES} responses, got {len(value)}")
+            return None
+        responses: list[ParsedResponse] = []
+        for i, item in enumerate(value):
+            where = f"responses[{i}]"
+            if not isinstance(item, dict):
+                row.add(where, "must be an object")
+                continue
+            text = row.check_text(item.get("text"), f"{where}.text")
+            model: Any = item.get("model")
+            if model is None:
+                model_name = DEFAULT_MODEL_NAME
+            else:
+                checked = row.check_text(model, f"{where}.model", max_length=MAX_MODEL_NAME_LENGTH)
+                model_name = checked.strip() if checked else DEFAULT_MODEL_NAME
+            if text is not None:
+                responses.append(ParsedResponse(text=text, model_name=model_name))
+        return responses if len(responses) == len(value) else None
+
+
+def parse_messages(row: RowChecker, value: Any, field: str) -> list[dict[str, str]] | None:
+    """A list of {role, content} turns ending with a user turn, or None after errors."""
+    if not isinstance(value, list) or not value:
+        row.add(field, "must be a non-empty array")
+        return None
+    messages: list[dict[str, str]] = []
+    for i, item in enumerate(value):
+        where = f"{field}[{i}]"
+        if not isinstance(item, dict):
+            row.add(where, "must be an object")
+            continue
+        role = item.get("role")
+        if role not in ROLES:
+            row.add(f"{where}.role", 'must be one of "system", "user", "assistant"')
+        content = row.check_text(item.get("content"), f"{where}.content")
+        if role in ROLES and content is not None:
+            messages.append({"role": role, "content": content})
+    if len(messages) != len(value):
+        return None
+    if messages[-1]["role"] != "user":
+        row.add(field, "must end with a user turn")
+        return None
+    return messages

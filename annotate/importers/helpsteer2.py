@@ -1,0 +1,158 @@
+"""HelpSteer2 (NVIDIA), one row per (prompt, response); two rows make one instance.
+
+Columns read: ``prompt``, ``response`` and the optional ratings ``helpfulness``,
+``correctness``, ``coherence``, ``complexity``, ``verbosity`` (integers 0–4).
+
+- Pairing: a row pairs with the next row when both carry the same prompt; the first
+  becomes response 0, the second response 1. A row left without a partner is an error
+  naming its line.
+- Multi-turn prompts: earlier turns are joined in the prompt with
+  ``<extra_id_1>Assistant`` / ``<extra_id_1>User`` markers; the text before the first
+  marker is the first user turn. They become the instance's messages, which must end
+  with a user turn.
+- External id: ``"hs2-"`` + the first 16 hex digits of the SHA-256 of
+  ``prompt + "\\0" + response_0 + "\\0" + response_1`` (UTF-8), so re-importing the
+  same file finds the same ids.
+- Ratings are kept, for now, in ``metadata["helpsteer2_ratings"]`` keyed by response
+  position (``{"0": {"helpfulness": 3, ...}, "1": {...}}``), only the columns present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from annotate.importers.base import (
+    Importer,
+    ParsedInstance,
+    ParsedResponse,
+    RowChecker,
+    RowError,
+    SourceRow,
+    require_object,
+)
+
+RATING_COLUMNS = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
+RATING_MIN, RATING_MAX = 0, 4
+_TURN_MARKER = re.compile(r"<extra_id_1>(User|Assistant)")
+
+
+@dataclass
+class _HalfPair:
+    line: int
+    prompt: str | None  # None when the row's prompt was unreadable (already reported)
+    messages: list[dict[str, str]] | None
+    response: str | None
+    ratings: dict[str, int]
+    valid: bool
+
+
+class HelpSteer2Importer(Importer):
+    name = "helpsteer2"
+    label = "HelpSteer2 (prompt, response, ratings; two consecutive rows per prompt)"
+
+    def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
+        pending: _HalfPair | None = None
+        for row in rows:
+            obj = require_object(row)
+            if isinstance(obj, RowError):
+                yield obj
+                continue
+            checker = RowChecker(row.line, obj)
+            half = self._read_row(checker)
+            yield from checker.errors
+            if pending is None:
+                pending = half
+                continue
+            if _same_prompt(pending, half):
+                if pending.valid and half.valid:
+                    yield _instance(pending, half)
+                pending = None
+                continue
+            yield _unpaired(pending)
+            pending = half
+        if pending is not None and pending.prompt is not None:
+            yield _unpaired(pending)
+
+    def _read_row(self, row: RowChecker) -> _HalfPair:
+        prompt = row.text("prompt")
+        messages = None if prompt is None else split_turns(row, prompt)
+        response = row.text("response")
+        ratings: dict[str, int] = {}
+        for column in RATING_COLUMNS:
+            value = row.row.get(column)
+            if value is None:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not RATING_MIN <= value <= RATING_MAX
+            ):
+                row.add(column, f"must be an integer from {RATING_MIN} to {RATING_MAX}")
+            else:
+                ratings[column] = value
+        return _HalfPair(
+            line=row.line,
+            prompt=prompt,
+            messages=messages,
+            response=response,
+            ratings=ratings,
+            valid=not row.errors,
+        )
+
+
+def split_turns(row: RowChecker, prompt: str) -> list[dict[str, str]] | None:
+    """The prompt's turns as messages; None (with errors on ``prompt``) when malformed."""
+    parts = _TURN_MARKER.split(prompt)
+    # parts = [first user text, role, text, role, text, ...]
+    turns = [("user", parts[0])] + [
+        (role.lower(), text) for role, text in zip(parts[1::2], parts[2::2])
+    ]
+    if len(turns) > 1 and not turns[0][1].strip():
+        turns = turns[1:]  # the prompt opened with an explicit "<extra_id_1>User" marker
+    messages = []
+    for i, (role, text) in enumerate(turns):
+        content = text.strip()
+        if not content:
+            row.add("prompt", f"turn {i + 1} ({role}) is empty")
+            return None
+        messages.append({"role": role, "content": content})
+    if messages[-1]["role"] != "user":
+        row.add("prompt", "must end with a user turn")
+        return None
+    return messages
+
+
+def _same_prompt(first: _HalfPair, second: _HalfPair) -> bool:
+    # An unreadable prompt (already an error) pairs with its neighbour rather than
+    # cascading into "unpaired" errors for every later row.
+    return first.prompt is None or second.prompt is None or first.prompt == second.prompt
+
+
+def _unpaired(half: _HalfPair) -> RowError:
+    return RowError(
+        half.line,
+        "prompt",
+        "has no partner row: HelpSteer2 rows come in pairs sharing a prompt on consecutive lines",
+    )
+
+
+def _instance(first: _HalfPair, second: _HalfPair) -> ParsedInstance:
+    assert first.prompt is not None and first.messages is not None
+    assert first.response is not None and second.response is not None
+    digest = hashlib.sha256(
+        f"{first.prompt}\0{first.response}\0{second.response}".encode()
+    ).hexdigest()
+    metadata: dict[str, object] = {}
+    if first.ratings or second.ratings:
+        metadata["helpsteer2_ratings"] = {"0": first.ratings, "1": second.ratings}
+    return ParsedInstance(
+        line=first.line,
+        external_id=f"hs2-{digest[:16]}",
+        messages=first.messages,
+        responses=[ParsedResponse(text=first.response), ParsedResponse(text=second.response)],
+        metadata=metadata,
+        id_field="prompt",
+    )

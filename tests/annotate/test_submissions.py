@@ -1,0 +1,141 @@
+"""A submission counts exactly once, and is never silently dropped."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from annotate.judgements import PairwiseJudgement
+from annotate.models import Annotation, AssignmentStatus
+from annotate.services.annotations import SubmissionRejected, submit_pairwise_annotation
+from annotate.services.assignments import claim_next_assignment
+from tests.conftest import build_campaign, is_postgres, make_user
+
+GOOD = PairwiseJudgement(
+    overall_preference=-1,
+    aspect_preferences={"helpfulness": -2, "harmlessness": 0},
+    justification="@A answers the question; @B is unsafe.",
+    time_spent_seconds=12.5,
+)
+
+
+def test_submission_records_the_judgement_with_human_provenance(campaign, annotator):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    outcome = submit_pairwise_annotation(
+        assignment_id=assignment.pk, annotator=annotator, judgement=GOOD
+    )
+    annotation = outcome.annotation
+    assert outcome.created
+    assert annotation.source == "human" and annotation.annotator == annotator
+    assert annotation.overall_preference == -1
+    assert annotation.aspect_preferences == {"helpfulness": -2, "harmlessness": 0}
+    assert annotation.time_spent_seconds == 12.5
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.SUBMITTED
+
+
+def test_second_submit_of_same_assignment_counts_once(campaign, annotator):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    first = submit_pairwise_annotation(assignment_id=assignment.pk, annotator=annotator, judgement=GOOD)
+    changed_mind = PairwiseJudgement(overall_preference=2, justification="double click")
+    second = submit_pairwise_annotation(
+        assignment_id=assignment.pk, annotator=annotator, judgement=changed_mind
+    )
+    assert not second.created
+    assert second.annotation.pk == first.annotation.pk
+    assert Annotation.objects.filter(instance=assignment.instance).count() == 1
+    assert Annotation.objects.get(instance=assignment.instance).overall_preference == -1
+
+
+def test_someone_elses_assignment_cannot_be_submitted(campaign, annotator, second_annotator):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    with pytest.raises(SubmissionRejected, match="not assigned to you"):
+        submit_pairwise_annotation(
+            assignment_id=assignment.pk, annotator=second_annotator, judgement=GOOD
+        )
+    assert not Annotation.objects.exists()
+
+
+def test_submission_after_the_slot_was_given_away_is_refused_with_a_reason(pm, db):
+    first, second = make_user("first"), make_user("second")
+    campaign = build_campaign(pm=pm, annotators=[first, second], n_instances=1, lease_minutes=5)
+    stale = claim_next_assignment(campaign=campaign, annotator=first)
+    claim_next_assignment(
+        campaign=campaign, annotator=second, now=timezone.now() + timedelta(minutes=6)
+    )
+    with pytest.raises(SubmissionRejected, match="lease on this item expired"):
+        submit_pairwise_annotation(assignment_id=stale.pk, annotator=first, judgement=GOOD)
+    assert not Annotation.objects.exists()
+
+
+def test_late_submission_is_accepted_while_nobody_took_the_slot(pm, db):
+    slow = make_user("slow")
+    campaign = build_campaign(pm=pm, annotators=[slow], n_instances=1, lease_minutes=5)
+    assignment = claim_next_assignment(campaign=campaign, annotator=slow)
+    outcome = submit_pairwise_annotation(
+        assignment_id=assignment.pk,
+        annotator=slow,
+        judgement=GOOD,
+        now=timezone.now() + timedelta(hours=2),
+    )
+    assert outcome.created
+
+
+@pytest.mark.parametrize(
+    ("judgement", "message"),
+    [
+        (PairwiseJudgement(overall_preference=3, justification="x"), "overall preference must be between -2 and 2"),
+        (PairwiseJudgement(overall_preference=0, justification="  "), "A justification is required"),
+        (
+            PairwiseJudgement(overall_preference=0, justification="x", aspect_preferences={"style": 1}),
+            "unknown aspect(s): style",
+        ),
+        (
+            PairwiseJudgement(overall_preference=0, justification="x", aspect_preferences={"helpfulness": -5}),
+            "helpfulness preference must be between -2 and 2",
+        ),
+    ],
+)
+def test_invalid_judgements_are_refused_naming_the_field(campaign, annotator, judgement, message):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    with pytest.raises(SubmissionRejected) as refused:
+        submit_pairwise_annotation(assignment_id=assignment.pk, annotator=annotator, judgement=judgement)
+    assert message in str(refused.value)
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.LEASED  # nothing changed; they can fix and resend
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_double_submit_counts_once(pm):
+    if not is_postgres():
+        pytest.skip("needs concurrent writers on PostgreSQL; CI runs this")
+    person = make_user("double")
+    campaign = build_campaign(pm=pm, annotators=[person], n_instances=1)
+    assignment = claim_next_assignment(campaign=campaign, annotator=person)
+    barrier = threading.Barrier(4)
+    outcomes, errors = [], []
+
+    def submit():
+        try:
+            barrier.wait()
+            outcomes.append(
+                submit_pairwise_annotation(assignment_id=assignment.pk, annotator=person, judgement=GOOD)
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(o.created for o in outcomes) == 1
+    assert len({o.annotation.pk for o in outcomes}) == 1
+    assert Annotation.objects.count() == 1

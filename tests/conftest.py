@@ -1,0 +1,135 @@
+"""Shared fixtures: personas set up through the real services, a live Celery worker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from annotate.models import Campaign, CampaignRole
+from annotate.services.campaigns import add_member, create_campaign
+from annotate.services.imports import import_instances
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_DIR.parent / "shared"))
+DEMO_DIR = REPO_DIR / "annotate" / "demo"
+
+
+def pytest_configure(config):
+    """Production settings, except that tests speak plain HTTP and skip collectstatic.
+
+    (Applied before the live server builds its middleware; the deploy-check test loads the
+    untouched production settings in a subprocess.)
+    """
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def make_user(username: str, **extra):
+    return get_user_model().objects.create_user(username=username, password=f"{username}-pw", **extra)
+
+
+@pytest.fixture
+def pm(db):
+    return make_user("pm")
+
+
+@pytest.fixture
+def annotator(db):
+    return make_user("annotator1")
+
+
+@pytest.fixture
+def second_annotator(db):
+    return make_user("annotator2")
+
+
+@pytest.fixture
+def researcher(db):
+    return make_user("researcher")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("outsider")
+
+
+def pairwise_rows(n: int, *, prefix: str = "item") -> bytes:
+    import json
+
+    rows = [
+        {
+            "id": f"{prefix}-{i}",
+            "prompt": f"Question number {i}: how do I boil an egg?",
+            "responses": [
+                {"model": "model-a", "text": f"Answer A to {i}: simmer it for nine minutes."},
+                {"model": "model-b", "text": f"Answer B to {i}: microwave it, shell on."},
+            ],
+            "metadata": {"n": i},
+        }
+        for i in range(n)
+    ]
+    return "\n".join(json.dumps(row) for row in rows).encode()
+
+
+def build_campaign(*, pm, annotators=(), researchers=(), n_instances: int = 4, **options) -> Campaign:
+    campaign = create_campaign(name=options.pop("name", "Spec campaign"), created_by=pm, **options)
+    for user in annotators:
+        add_member(campaign=campaign, user=user, role=CampaignRole.ANNOTATOR)
+    for user in researchers:
+        add_member(campaign=campaign, user=user, role=CampaignRole.RESEARCHER)
+    if n_instances:
+        import_instances(campaign=campaign, data=pairwise_rows(n_instances), file_format="generic")
+    return campaign
+
+
+@pytest.fixture
+def campaign(pm, annotator, second_annotator, researcher):
+    return build_campaign(
+        pm=pm, annotators=[annotator, second_annotator], researchers=[researcher], n_instances=4
+    )
+
+
+def is_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def celery_worker_all_queues(transactional_db):
+    """A real Celery worker (in a thread) consuming every queue, on the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app, ensure_filesystem_broker_folders
+
+    ensure_filesystem_broker_folders()
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="solo",
+        perform_ping_check=False,
+        queues=["default", "llm", "gpu"],
+        shutdown_timeout=60,
+    ) as worker:
+        yield worker
+
+
+def needs_shared_data(*paths: Path):
+    """Skip when the shared data is absent locally; CI sets REQUIRE_SHARED_DATA=1 to fail instead."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing and os.environ.get("REQUIRE_SHARED_DATA") == "1":
+        raise RuntimeError(f"REQUIRE_SHARED_DATA=1 but missing: {', '.join(missing)}")
+    return pytest.mark.skipif(
+        bool(missing), reason=f"shared data not found: {', '.join(missing)} (set SHARED_DIR)"
+    )

@@ -1,0 +1,108 @@
+"""The project's own rules: settings are loud, the web never imports torch, layers hold."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_SECRET = secrets.token_urlsafe(50)
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=environment, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def run_manage(*args: str, **env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=environment, capture_output=True,
+        text=True, timeout=120,
+    )
+
+
+LOAD_SETTINGS = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','config.settings'); django.setup()"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "maybe", "SECRET_KEY": REAL_SECRET}, "DEBUG='maybe' is not a boolean"),
+        ({"DEBUG": "0"}, "Environment variable SECRET_KEY is required"),
+        ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY must be a random string of at least 50"),
+        ({"SECRET_KEY": REAL_SECRET, "DB_CONN_MAX_AGE": "soon"}, "DB_CONN_MAX_AGE='soon' is not an integer"),
+        ({"SECRET_KEY": REAL_SECRET, "DATABASE_URL": "mysql://x@y/z"}, "must point at PostgreSQL or SQLite"),
+        ({"SECRET_KEY": REAL_SECRET, "CELERY_BROKER_URL": "kafka://x"}, "use redis://, amqp:// or filesystem://"),
+        ({"SECRET_KEY": REAL_SECRET, "MODELS_DEVICE": "tpu"}, "MODELS_DEVICE='tpu' must be one of auto, cpu, cuda"),
+    ],
+)
+def test_bad_settings_fail_loudly_naming_the_variable(env, message):
+    result = run_python(LOAD_SETTINGS, **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_secret_key_can_come_from_a_file(tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(REAL_SECRET + "\n")
+    result = run_python(
+        LOAD_SETTINGS + "; from django.conf import settings; print(settings.SECRET_KEY)",
+        DEBUG="0", SECRET_KEY_FILE=str(secret_file),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == REAL_SECRET
+
+
+def test_deploy_checks_are_clean_with_debug_off_and_a_real_secret():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="0", SECRET_KEY=REAL_SECRET)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_web_process_never_imports_torch():
+    """Load every URL's view, the API, the admin and the Celery tasks as the web process does."""
+    code = LOAD_SETTINGS + """
+import sys
+from django.urls import get_resolver
+import config.wsgi
+from config.celery import app
+app.loader.import_default_modules()
+def walk(resolver):
+    for pattern in resolver.url_patterns:
+        if hasattr(pattern, 'url_patterns'):
+            walk(pattern)
+        else:
+            pattern.callback
+walk(get_resolver())
+from django.test import Client
+Client().get('/accounts/login/')
+heavy = sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules)
+print('HEAVY', heavy)
+"""
+    result = run_python(code, SECRET_KEY=REAL_SECRET, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+
+
+def test_layering_contracts_hold():
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and "0 broken" in result.stdout
+
+
+def test_migrations_match_the_models():
+    result = run_manage("makemigrations", "--check", "--dry-run", SECRET_KEY=REAL_SECRET)
+    assert result.returncode == 0, result.stdout + result.stderr
