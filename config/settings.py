@@ -17,6 +17,10 @@ from config.env import read_bool, read_choice, read_int, read_list, read_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(read_str("VAR_DIR", str(BASE_DIR / "var")))
+try:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the quick start's SQLite file and broker live here
+except OSError as exc:
+    raise ImproperlyConfigured(f"VAR_DIR={str(VAR_DIR)!r} cannot be created: {exc}") from exc
 
 DEBUG = read_bool("DEBUG", False)
 

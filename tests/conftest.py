@@ -29,6 +29,9 @@ def pytest_configure(config):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     settings.SECURE_HSTS_SECONDS = 0
+    # Worker and server threads close their connections after each task/request, so the
+    # test database can be dropped at the end of the run.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

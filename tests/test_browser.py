@@ -17,14 +17,14 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-results"
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(monkeypatch):
     if not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}")
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; CI requires it)")
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
     # synchronous test code, not async code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
