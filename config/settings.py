@@ -27,13 +27,13 @@ DEBUG = read_bool("DEBUG", False)
 _DEV_SECRET_KEY = "insecure-dev-only-key-set-SECRET_KEY-in-production"
 # Required (raises naming the variable) unless DEBUG is on.
 SECRET_KEY = read_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else None)
-if not DEBUG:
-    # The same bar as Django's deploy check (security.W009).
-    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be a random string of at least 50 characters "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
-        )
+# The same bar as Django's deploy check (security.W009).
+_weak_secret = SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+if not DEBUG and _weak_secret:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be a random string of at least 50 characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", [])

@@ -121,10 +121,7 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
 
 def copy_sources(arguments: str) -> list[str] | None:
     """Sources of a COPY/ADD taken from the build context; None for COPY --from=another stage."""
-    if arguments.startswith("["):
-        parts = yaml.safe_load(arguments)
-    else:
-        parts = shlex.split(arguments)
+    parts = yaml.safe_load(arguments) if arguments.startswith("[") else shlex.split(arguments)
     flags = [part for part in parts if part.startswith("--")]
     if any(flag.startswith("--from=") for flag in flags):
         return None

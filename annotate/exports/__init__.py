@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annotate.exports.base import ExportSummary, Exporter
+from annotate.exports.base import Exporter, ExportSummary
 from annotate.exports.dpo import DPOExporter
 
 EXPORTERS: dict[str, type[Exporter]] = {DPOExporter.format_name: DPOExporter}

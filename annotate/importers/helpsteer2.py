@@ -108,7 +108,7 @@ def split_turns(row: RowChecker, prompt: str) -> list[dict[str, str]] | None:
     parts = _TURN_MARKER.split(prompt)
     # parts = [first user text, role, text, role, text, ...]
     turns = [("user", parts[0])] + [
-        (role.lower(), text) for role, text in zip(parts[1::2], parts[2::2])
+        (role.lower(), text) for role, text in zip(parts[1::2], parts[2::2], strict=False)
     ]
     if len(turns) > 1 and not turns[0][1].strip():
         turns = turns[1:]  # the prompt opened with an explicit "<extra_id_1>User" marker

@@ -79,7 +79,7 @@ def _split_transcript(row: RowChecker, prefix: str) -> list[dict[str, str]] | No
         row.add("chosen", 'must start with "\\n\\nHuman:"')
         return None
     messages = []
-    for i, (speaker, text) in enumerate(zip(parts[1::2], parts[2::2])):
+    for i, (speaker, text) in enumerate(zip(parts[1::2], parts[2::2], strict=False)):
         role = _ROLES[speaker]
         content = text.strip()
         if not content:

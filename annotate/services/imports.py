@@ -226,7 +226,7 @@ def _write_instances(
                     model_name=response.model_name,
                     text=response.text,
                 )
-                for instance, item in zip(instances, batch)
+                for instance, item in zip(instances, batch, strict=False)
                 for position, response in enumerate(item.responses)
             ],
             batch_size=BATCH_SIZE,

