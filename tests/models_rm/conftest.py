@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-HH_HARMLESS_TEST = Path("/work/shared/data/hh-rlhf-harmless-test/test.jsonl.gz")
+from tests.conftest import SHARED_DIR
+
+HH_HARMLESS_TEST = SHARED_DIR / "data" / "hh-rlhf-harmless-test" / "test.jsonl.gz"
 
 
 @pytest.fixture(scope="session")
 def hh_harmless_path() -> Path:
     if not HH_HARMLESS_TEST.is_file():
+        if os.environ.get("REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(f"REQUIRE_SHARED_DATA=1 but {HH_HARMLESS_TEST} is missing")
         pytest.skip(f"hh-rlhf harmless test split not available at {HH_HARMLESS_TEST}")
     return HH_HARMLESS_TEST
 
