@@ -169,3 +169,13 @@ def test_api_import_refuses_annotators(campaign, annotator):
         {"file": SimpleUploadedFile("x.jsonl", b"{}"), "format": "generic"},
     )
     assert response.status_code == 403
+
+
+def test_site_admin_can_open_the_campaign_admin_with_its_members(campaign):
+    from tests.conftest import make_user
+
+    admin_user = make_user("root", is_staff=True, is_superuser=True)
+    client = logged_in(admin_user)
+    response = client.get(reverse("admin:annotate_campaign_change", args=[campaign.pk]))
+    assert response.status_code == 200
+    assert "annotator1" in response.content.decode()
