@@ -52,6 +52,8 @@ class Command(BaseCommand):
                     child.kill()
 
         signal.signal(signal.SIGTERM, lambda *_: (stop_children(), sys.exit(0)))
+        # Ctrl-C stops both even when a launcher started us with SIGINT ignored.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
