@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from annotate.importers import IMPORT_FORMATS
 from annotate.models import CampaignRole, JobRun
 from annotate.permissions import get_campaign_for_role_or_404, get_job_for_user_or_404
-from annotate.services.imports import ImportRejected, import_instances, start_import_job
+from annotate.services.imports import ImportRejected, ImportTooLarge, import_or_enqueue
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
 
@@ -38,35 +38,31 @@ class CampaignImportView(APIView):
         payload = ImportRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         upload = payload.validated_data["file"]
-        file_format = payload.validated_data["format"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            return Response(
-                {"detail": f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
-        if upload.size > settings.IMPORT_INLINE_MAX_BYTES:
-            job = start_import_job(
+        try:
+            outcome = import_or_enqueue(
                 campaign=campaign,
                 created_by=request.user,
                 filename=upload.name,
                 data=upload.read(),
-                file_format=file_format,
+                file_format=payload.validated_data["format"],
             )
-            return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
-        try:
-            summary = import_instances(campaign=campaign, data=upload.read(), file_format=file_format)
+        except ImportTooLarge:
+            return Response(
+                {"detail": f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes."},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         except ImportRejected as exc:
             return Response(
                 {
                     "detail": f"{exc.total_errors} row error(s); nothing was imported.",
                     "total_errors": exc.total_errors,
-                    "errors": [
-                        {"line": e.line, "field": e.field, "message": e.message, "text": str(e)}
-                        for e in exc.errors
-                    ],
+                    "errors": [error.as_dict() for error in exc.errors],
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if outcome.job is not None:
+            return Response(JobSerializer(outcome.job).data, status=status.HTTP_202_ACCEPTED)
+        summary = outcome.summary
         return Response({"created": summary.created, "format": summary.format}, status=201)
 
 

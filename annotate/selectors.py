@@ -128,6 +128,12 @@ def get_campaign_progress(*, campaign: Campaign) -> CampaignProgress:
     )
 
 
+def count_submitted_by(*, campaign: Campaign, annotator) -> int:
+    return campaign.assignments.filter(
+        annotator=annotator, status=AssignmentStatus.SUBMITTED
+    ).count()
+
+
 def instances_without_human_labels(*, campaign: Campaign) -> QuerySet[Instance]:
     """Instances no human has labelled and no annotator holds a live lease on."""
     return (

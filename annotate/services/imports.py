@@ -233,6 +233,44 @@ def _write_instances(
         )
 
 
+class ImportTooLarge(ImportRejected):
+    """The upload is over ``IMPORT_MAX_BYTES``; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """Either the file was imported inside the request (``summary``) or queued (``job``)."""
+
+    summary: ImportSummary | None = None
+    job: JobRun | None = None
+
+
+def import_or_enqueue(
+    *,
+    campaign: Campaign,
+    created_by: AbstractBaseUser | None,
+    filename: str,
+    data: bytes,
+    file_format: str,
+) -> ImportOutcome:
+    """The one entry point for uploads (page and API): small files import at once, files over
+    ``IMPORT_INLINE_MAX_BYTES`` become a background job. Raises ``ImportTooLarge`` over
+    ``IMPORT_MAX_BYTES`` and ``ImportRejected`` (nothing written) on row errors."""
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise ImportTooLarge([_too_large_error(len(data), settings.IMPORT_MAX_BYTES)])
+    if len(data) > settings.IMPORT_INLINE_MAX_BYTES:
+        job = start_import_job(
+            campaign=campaign,
+            created_by=created_by,
+            filename=filename,
+            data=data,
+            file_format=file_format,
+        )
+        return ImportOutcome(job=job)
+    summary = import_instances(campaign=campaign, data=data, file_format=file_format)
+    return ImportOutcome(summary=summary)
+
+
 def start_import_job(
     *,
     campaign: Campaign,

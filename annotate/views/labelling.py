@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotate.forms import PairwiseJudgementForm
 from annotate.models import CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
+from annotate.selectors import count_submitted_by
 from annotate.services.annotations import SubmissionRejected, submit_pairwise_annotation
 from annotate.services.assignments import claim_next_assignment
 
@@ -18,7 +19,6 @@ ANNOTATOR = {CampaignRole.ANNOTATOR.value}
 def _task_context(request, campaign, *, form=None, error: str = "", notice: str = "") -> dict:
     assignment = claim_next_assignment(campaign=campaign, annotator=request.user)
     responses = list(assignment.instance.responses.order_by("position")[:2]) if assignment else []
-    done = campaign.assignments.filter(annotator=request.user, status="submitted").count()
     return {
         "campaign": campaign,
         "assignment": assignment,
@@ -26,7 +26,7 @@ def _task_context(request, campaign, *, form=None, error: str = "", notice: str 
         "form": form or PairwiseJudgementForm(campaign=campaign),
         "error": error,
         "notice": notice,
-        "done_count": done,
+        "done_count": count_submitted_by(campaign=campaign, annotator=request.user),
     }
 
 

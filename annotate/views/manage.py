@@ -12,7 +12,7 @@ from annotate.forms import ImportUploadForm
 from annotate.importers import IMPORT_FORMATS
 from annotate.models import CampaignRole
 from annotate.permissions import get_campaign_for_role_or_404, get_job_for_user_or_404
-from annotate.services.imports import ImportRejected, import_instances, start_import_job
+from annotate.services.imports import ImportRejected, ImportTooLarge, import_or_enqueue
 from annotate.services.llm_jobs import JobAlreadyRunning, start_local_judge_job
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
@@ -31,29 +31,24 @@ def import_instances_page(request, slug: str):
         form = ImportUploadForm(request.POST, request.FILES, format_choices=_format_choices())
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            file_format = form.cleaned_data["file_format"]
-            if upload.size > settings.IMPORT_MAX_BYTES:
-                form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes.")
-            elif upload.size > settings.IMPORT_INLINE_MAX_BYTES:
-                job = start_import_job(
+            try:
+                outcome = import_or_enqueue(
                     campaign=campaign,
                     created_by=request.user,
                     filename=upload.name,
                     data=upload.read(),
-                    file_format=file_format,
+                    file_format=form.cleaned_data["file_format"],
                 )
-                return redirect("job_detail", job_id=job.pk)
+            except ImportTooLarge:
+                form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes.")
+            except ImportRejected as exc:
+                context["errors"] = exc.errors
+                context["total_errors"] = exc.total_errors
             else:
-                try:
-                    summary = import_instances(
-                        campaign=campaign, data=upload.read(), file_format=file_format
-                    )
-                except ImportRejected as exc:
-                    context["errors"] = exc.errors
-                    context["total_errors"] = exc.total_errors
-                else:
-                    messages.success(request, f"Imported {summary.created} instances.")
-                    return redirect("campaign_detail", slug=campaign.slug)
+                if outcome.job is not None:
+                    return redirect("job_detail", job_id=outcome.job.pk)
+                messages.success(request, f"Imported {outcome.summary.created} instances.")
+                return redirect("campaign_detail", slug=campaign.slug)
     else:
         form = ImportUploadForm(format_choices=_format_choices())
     context["form"] = form

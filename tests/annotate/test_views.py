@@ -179,3 +179,33 @@ def test_site_admin_can_open_the_campaign_admin_with_its_members(campaign):
     response = client.get(reverse("admin:annotate_campaign_change", args=[campaign.pk]))
     assert response.status_code == 200
     assert "annotator1" in response.content.decode()
+
+
+def test_pm_upload_over_the_inline_limit_becomes_a_job_with_a_progress_page(campaign, pm, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotate.models import JobRun
+
+    settings.IMPORT_INLINE_MAX_BYTES = 10
+    good = b'{"id": "big-1", "prompt": "hi", "responses": [{"text": "a"}, {"text": "b"}]}\n'
+    client = logged_in(pm)
+    response = client.post(
+        reverse("import_instances", args=[campaign.slug]),
+        {"file": SimpleUploadedFile("good.jsonl", good), "file_format": "generic"},
+    )
+    job = JobRun.objects.get(kind="import")
+    assert response.status_code == 302 and response["Location"] == reverse("job_detail", args=[job.pk])
+    assert job.upload.content == good
+    assert 'hx-trigger="every 1s"' in client.get(response["Location"]).content.decode()
+
+
+def test_api_refuses_a_file_over_the_size_limit_with_413(campaign, pm, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.IMPORT_MAX_BYTES = 10
+    response = logged_in(pm).post(
+        reverse("api_import", args=[campaign.slug]),
+        {"file": SimpleUploadedFile("x.jsonl", b"x" * 11), "format": "generic"},
+    )
+    assert response.status_code == 413
+    assert not campaign.jobs.exists()
