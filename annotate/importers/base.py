@@ -264,16 +264,21 @@ class Importer(ABC):
         """
 
 
+def iter_row_checkers(rows: Iterable[SourceRow]) -> Iterator[RowChecker | RowError]:
+    """A checker per JSON-object row; rows that are not objects come out as their error."""
+    for row in rows:
+        obj = require_object(row)
+        yield obj if isinstance(obj, RowError) else RowChecker(row.line, obj)
+
+
 class RowImporter(Importer):
     """A format with one instance per row."""
 
     def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
-        for row in rows:
-            obj = require_object(row)
-            if isinstance(obj, RowError):
-                yield obj
+        for checker in iter_row_checkers(rows):
+            if isinstance(checker, RowError):
+                yield checker
                 continue
-            checker = RowChecker(row.line, obj)
             parsed = self.parse_row(checker)
             if checker.errors:
                 yield from checker.errors

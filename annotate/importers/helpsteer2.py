@@ -31,7 +31,7 @@ from annotate.importers.base import (
     RowChecker,
     RowError,
     SourceRow,
-    require_object,
+    iter_row_checkers,
 )
 
 RATING_COLUMNS = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
@@ -55,12 +55,10 @@ class HelpSteer2Importer(Importer):
 
     def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
         pending: _HalfPair | None = None
-        for row in rows:
-            obj = require_object(row)
-            if isinstance(obj, RowError):
-                yield obj
+        for checker in iter_row_checkers(rows):
+            if isinstance(checker, RowError):
+                yield checker
                 continue
-            checker = RowChecker(row.line, obj)
             half = self._read_row(checker)
             yield from checker.errors
             if pending is None:
