@@ -34,6 +34,25 @@ class PairwiseJudgementForm(forms.Form):
     def aspect_fields(self):
         return [self[f"aspect_{aspect}"] for aspect in self.campaign.pairwise_aspects]
 
+    def draft_field_names(self) -> list[str]:
+        """The answer fields an autosaved draft may hold."""
+        return [name for name in self.fields if name != "time_spent_seconds"]
+
+    def describe_answer(self) -> str:
+        """The submitted answer as plain text, for an annotator whose submission was lost."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        parts = []
+        overall = data.get("overall_preference")
+        if overall is not None:
+            parts.append(f"Overall: {PREFERENCE_LABELS[overall]}")
+        for aspect in self.campaign.pairwise_aspects:
+            value = data.get(f"aspect_{aspect}")
+            if value is not None:
+                parts.append(f"{aspect.capitalize()}: {PREFERENCE_LABELS[value]}")
+        if data.get("justification"):
+            parts.append(f"Justification: {data['justification']}")
+        return "\n".join(parts)
+
     def to_judgement(self) -> PairwiseJudgement:
         data = self.cleaned_data
         aspects = {

@@ -266,6 +266,10 @@ class Assignment(models.Model):
     leased_at = models.DateTimeField()
     lease_expires_at = models.DateTimeField()
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The annotator's unsubmitted answer, autosaved from the form (field name → value), so a
+    # reload, a lost session or another device restores it. Not a label: cleared on submit.
+    draft = models.JSONField(default=dict, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -327,6 +331,10 @@ class Annotation(models.Model):
     time_spent_seconds = models.FloatField(null=True, blank=True)
     guidelines_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An annotator may change a submitted answer (until the campaign closes): the row is
+    # updated in place, counted once, and ``revision`` says how many versions it has had.
+    revision = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -10,10 +10,16 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/<slug:slug>/", campaigns.campaign_detail, name="campaign_detail"),
     path("campaigns/<slug:slug>/label/", labelling.label_next, name="label_next"),
+    path("campaigns/<slug:slug>/label/claim/", labelling.claim_item, name="label_claim"),
     path(
         "campaigns/<slug:slug>/label/<int:assignment_id>/",
         labelling.submit_label,
         name="submit_label",
+    ),
+    path(
+        "campaigns/<slug:slug>/label/<int:assignment_id>/draft/",
+        labelling.save_draft,
+        name="save_draft",
     ),
     path("campaigns/<slug:slug>/import/", manage.import_instances_page, name="import_instances"),
     path("campaigns/<slug:slug>/llm-jobs/", manage.start_llm_job, name="start_llm_job"),

@@ -35,7 +35,8 @@ def browser_page(monkeypatch):
                 "--disable-component-update",
             ],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
         yield page
         browser.close()
         # Inside Playwright's context Django sees a running event loop, so ORM calls made by the
@@ -56,7 +57,7 @@ def test_annotator_logs_in_labels_with_the_keyboard_and_sees_the_next_item(live_
     page.fill("input[name=password]", "kbd-pw")
     page.click("button[type=submit]")
     page.click("text=Start labelling")
-    page.wait_for_selector("#task-form")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
     first_id = page.get_attribute("#task-form", "data-assignment")
 
     page.keyboard.press("2")  # A is slightly better
@@ -66,7 +67,7 @@ def test_annotator_logs_in_labels_with_the_keyboard_and_sees_the_next_item(live_
     page.keyboard.press("Control+Enter")
 
     page.wait_for_selector(f"#task-form:not([data-assignment='{first_id}'])")
-    assert page.locator(".notice").inner_text() == "Saved."
+    assert page.locator(".notice").inner_text().startswith("Saved item")
     assert page.locator("#done-count").inner_text() == "1 done"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "labelling-next-item.png"), full_page=True)
@@ -76,3 +77,124 @@ def test_annotator_logs_in_labels_with_the_keyboard_and_sees_the_next_item(live_
     assert saved.justification == "@A answers the question directly."
     assert saved.time_spent_seconds is not None and saved.time_spent_seconds > 0
     assert Assignment.objects.filter(annotator=annotator).count() == 2
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", f"{username}-pw")
+    page.click("button[type=submit]")
+
+
+def submit_and_wait_for_next(page) -> None:
+    current = page.get_attribute("#task-form", "data-assignment")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(f"#task-form:not([data-assignment='{current}']), #queue-empty")
+
+
+def test_a_keyboard_only_session_stores_exactly_the_keys_pressed_on_every_item(live_server, browser_page):
+    """After each swap the focus is on the new item, not in its text box, so 1–5 set the
+    preference on every item (they used to type digits into the next justification)."""
+    page = browser_page
+    annotator = make_user("keys")
+    build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=4)
+    log_in(page, live_server.url, "keys")
+    page.click("text=Start labelling")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+
+    pressed = [("1", -2, "first @A"), ("5", 2, "second @B"), ("3", 0, "third tie"), ("4", 1, "fourth @B")]
+    for key, _, text in pressed:
+        page.keyboard.press(key)
+        page.keyboard.press("j")
+        page.keyboard.type(text)
+        submit_and_wait_for_next(page)
+        focused = page.evaluate("document.activeElement.tagName + '#' + document.activeElement.id")
+        assert "TEXTAREA" not in focused, focused
+
+    stored = list(
+        Annotation.objects.filter(annotator=annotator)
+        .order_by("assignment__leased_at", "id")
+        .values_list("overall_preference", "justification")
+    )
+    assert stored == [(value, text) for _, value, text in pressed]
+
+
+def test_an_ended_session_keeps_the_answer_and_returns_to_it_after_logging_in(live_server, browser_page):
+    page = browser_page
+    annotator = make_user("sleepy")
+    build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=2)
+    log_in(page, live_server.url, "sleepy")
+    page.click("text=Start labelling")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    assignment_id = page.get_attribute("#task-form", "data-assignment")
+    page.keyboard.press("4")
+    page.keyboard.press("j")
+    page.keyboard.type("kept across a lost session")
+    page.keyboard.press("Escape")
+
+    from django.contrib.sessions.models import Session
+
+    Session.objects.all().delete()  # the session ends (expires) while the annotator is on the item
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#session-banner:not([hidden])")
+    assert page.input_value("textarea[name=justification]") == "kept across a lost session"
+    assert not Annotation.objects.exists()
+
+    page.click("#session-banner a")
+    page.fill("input[name=username]", "sleepy")
+    page.fill("input[name=password]", "sleepy-pw")
+    page.click("button[type=submit]")
+    page.wait_for_selector(f"html[data-workspace-ready] #task-form[data-assignment='{assignment_id}']")
+    assert page.input_value("textarea[name=justification]") == "kept across a lost session"
+    assert page.is_checked("#overall input[value='1']")
+    submit_and_wait_for_next(page)
+
+    stored = Annotation.objects.get(assignment_id=int(assignment_id))
+    assert (stored.overall_preference, stored.justification) == (1, "kept across a lost session")
+
+
+def test_a_reload_restores_the_unsubmitted_answer(live_server, browser_page):
+    page = browser_page
+    annotator = make_user("reloader")
+    build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=2)
+    log_in(page, live_server.url, "reloader")
+    page.click("text=Start labelling")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    assignment_id = int(page.get_attribute("#task-form", "data-assignment"))
+    page.keyboard.press("2")
+    page.keyboard.press("j")
+    page.keyboard.type("typed before the reload")
+    # The server copy (autosaved) is what a reload on another device would see.
+    for _ in range(50):
+        if Assignment.objects.get(pk=assignment_id).draft.get("justification") == "typed before the reload":
+            break
+        page.wait_for_timeout(100)
+    assert Assignment.objects.get(pk=assignment_id).draft == {
+        "overall_preference": "-1",
+        "justification": "typed before the reload",
+    }
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.wait_for_selector(f"html[data-workspace-ready] #task-form[data-assignment='{assignment_id}']")
+    assert page.input_value("textarea[name=justification]") == "typed before the reload"
+    assert page.is_checked("#overall input[value='-1']")
+
+
+def test_back_after_leaving_the_workspace_shows_the_current_item_not_a_stale_one(
+    live_server, browser_page
+):
+    page = browser_page
+    annotator = make_user("backer")
+    build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=3)
+    log_in(page, live_server.url, "backer")
+    page.click("text=Start labelling")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    page.keyboard.press("1")
+    page.keyboard.press("j")
+    page.keyboard.type("done with the first")
+    submit_and_wait_for_next(page)
+    current = page.get_attribute("#task-form", "data-assignment")
+    page.goto(f"{live_server.url}/")
+    page.go_back()
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    assert page.get_attribute("#task-form", "data-assignment") == current

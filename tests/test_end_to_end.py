@@ -50,7 +50,7 @@ def test_import_label_llm_job_and_export_with_provenance(celery_worker_all_queue
 
     # 2. An annotator labels three items in the browser flow (HTMX submit-and-next).
     annotator_client = client_for(annotator)
-    annotator_client.get(reverse("label_next", args=[campaign.slug]))
+    annotator_client.post(reverse("label_claim", args=[campaign.slug]))
     for preference in ("2", "-1", "0"):
         assignment = Assignment.objects.get(annotator=annotator, status="leased")
         annotator_client.post(

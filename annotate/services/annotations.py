@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotate.judgements import PairwiseJudgement
@@ -17,6 +18,7 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Campaign,
+    CampaignStatus,
     Instance,
     JobRun,
 )
@@ -30,6 +32,11 @@ class SubmissionRejected(Exception):
 class SubmissionOutcome:
     annotation: Annotation
     created: bool  # False when this was a repeat of an already counted submission
+    changed: bool = False  # a repeat with a different answer: the stored label was updated
+
+
+# A submitted answer can still be changed by its annotator while the campaign is open.
+_EDITABLE_CAMPAIGN_STATUSES = {CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.DRAFT}
 
 
 def validate_pairwise_judgement(*, campaign: Campaign, judgement: PairwiseJudgement) -> None:
@@ -65,7 +72,9 @@ def submit_pairwise_annotation(
 
     Accepted while the assignment is LEASED, even past its expiry, unless another claim
     has already taken the slot (then the lease is EXPIRED and the submission is refused
-    with a message, never silently dropped).
+    with a message, never silently dropped). A repeat of a SUBMITTED assignment with the
+    same answer changes nothing; with a different answer (the annotator went Back and
+    changed it) it updates the one stored label, while the campaign is open.
     """
     now = now or timezone.now()
     assignment = (
@@ -84,7 +93,8 @@ def submit_pairwise_annotation(
                 pk=assignment.pk, status=AssignmentStatus.LEASED
             ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now)
             if flipped != 1:
-                return _outcome_of_repeat(assignment_id=assignment.pk)
+                return _outcome_of_repeat(assignment_id=assignment.pk, judgement=judgement, now=now)
+            Assignment.objects.filter(pk=assignment.pk).update(draft={}, draft_saved_at=None)
             annotation = Annotation.objects.create(
                 campaign=assignment.campaign,
                 instance=assignment.instance,
@@ -99,21 +109,68 @@ def submit_pairwise_annotation(
                 guidelines_version=assignment.campaign.guidelines_version,
             )
     except IntegrityError:
-        return _outcome_of_repeat(assignment_id=assignment.pk)
+        return _outcome_of_repeat(assignment_id=assignment.pk, judgement=judgement, now=now)
     return SubmissionOutcome(annotation=annotation, created=True)
 
 
-def _outcome_of_repeat(*, assignment_id: int) -> SubmissionOutcome:
-    assignment = Assignment.objects.get(pk=assignment_id)
+def _label_fields(judgement: PairwiseJudgement) -> dict:
+    return {
+        "overall_preference": judgement.overall_preference,
+        "aspect_preferences": dict(judgement.aspect_preferences),
+        "justification": judgement.justification.strip(),
+        "confidence": judgement.confidence,
+    }
+
+
+def _outcome_of_repeat(
+    *, assignment_id: int, judgement: PairwiseJudgement, now: datetime
+) -> SubmissionOutcome:
+    assignment = Assignment.objects.select_related("campaign").get(pk=assignment_id)
     if assignment.status == AssignmentStatus.EXPIRED:
         raise SubmissionRejected(
             "Your lease on this item expired and it was given to another annotator; "
-            "your answer was not recorded. Copy your justification if you need it."
+            "your answer was not recorded."
         )
     existing = Annotation.objects.filter(assignment_id=assignment_id).first()
     if existing is None:
         raise SubmissionRejected("This item could not be submitted; please reload the page.")
-    return SubmissionOutcome(annotation=existing, created=False)
+    wanted = _label_fields(judgement)
+    if all(getattr(existing, name) == value for name, value in wanted.items()):
+        return SubmissionOutcome(annotation=existing, created=False)
+    if assignment.campaign.status not in _EDITABLE_CAMPAIGN_STATUSES:
+        raise SubmissionRejected(
+            "This campaign is closed, so submitted answers can no longer be changed; "
+            "your change was not recorded."
+        )
+    # One UPDATE per edit, so two concurrent edits each bump the revision exactly once.
+    Annotation.objects.filter(pk=existing.pk).update(
+        **wanted, revision=F("revision") + 1, updated_at=now
+    )
+    existing.refresh_from_db()
+    return SubmissionOutcome(annotation=existing, created=False, changed=True)
+
+
+def save_assignment_draft(*, assignment_id: int, annotator, draft: dict, now: datetime | None = None) -> bool:
+    """Keep the annotator's unsubmitted answer on their open lease and renew the lease.
+
+    Returns False (and stores nothing) when the assignment is no longer theirs to answer:
+    submitted, or expired and given away. The draft is form state (field name → string),
+    never a label; ``submit_pairwise_annotation`` clears it.
+    """
+    now = now or timezone.now()
+    assignment = (
+        Assignment.objects.select_related("campaign")
+        .filter(pk=assignment_id, annotator=annotator)
+        .first()
+    )
+    if assignment is None:
+        return False
+    expires = now + timedelta(minutes=assignment.campaign.lease_minutes)
+    # Conditional on LEASED: a draft never revives a lease another claim has expired.
+    saved = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(
+        draft=draft, draft_saved_at=now, lease_expires_at=expires
+    )
+    return saved == 1
 
 
 @dataclass(frozen=True)

@@ -1,68 +1,186 @@
-"""The annotator's workspace: one item at a time, submit-and-next over HTMX."""
+"""The annotator's workspace: one item at a time, submit-and-next over HTMX.
+
+A plain GET only shows the annotator's open item (or a button to get one); it never claims
+or renews a lease, so link prefetchers and reloading tabs hold nothing. Claiming is the
+explicit POST ``label_claim`` (idempotent: an open lease is returned, not a second one), and
+submit-and-next claims the next item as part of its POST.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate.forms import PairwiseJudgementForm
-from annotate.models import CampaignRole
+from annotate.models import Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
 from annotate.selectors import count_submitted_by
-from annotate.services.annotations import SubmissionRejected, submit_pairwise_annotation
-from annotate.services.assignments import claim_next_assignment
+from annotate.services.annotations import (
+    SubmissionRejected,
+    save_assignment_draft,
+    submit_pairwise_annotation,
+)
+from annotate.services.assignments import claim_next_assignment, get_current_assignment
 
 ANNOTATOR = {CampaignRole.ANNOTATOR.value}
+TASK_PARTIAL = "annotate/partials/task.html"
 
 
-def _task_context(request, campaign, *, form=None, error: str = "", notice: str = "") -> dict:
-    assignment = claim_next_assignment(campaign=campaign, annotator=request.user)
+def annotator_login_required(view):
+    """``login_required`` that answers HTMX requests with 401 instead of a login page.
+
+    A login page swapped into ``#task`` would replace the annotator's typed answer; a 401
+    leaves the form in place and the workspace script offers a log-in link that returns to
+    this campaign's label page (never to a POST-only URL).
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        label_page = reverse("label_next", kwargs={"slug": kwargs["slug"]})
+        if request.htmx:
+            return HttpResponse(
+                "Your session has ended. Log in again; your answer is kept.", status=401
+            )
+        return redirect_to_login(label_page)
+
+    return wrapped
+
+
+def _form_for(*, campaign, assignment: Assignment | None, data=None, initial=None):
+    # Field ids unique per assignment: htmx restores focus to an element with the same id
+    # after a swap, which put the cursor in the next item's text box (keys then typed digits).
+    auto_id = f"a{assignment.pk}_%s" if assignment else "id_%s"
+    return PairwiseJudgementForm(data, campaign=campaign, initial=initial, auto_id=auto_id)
+
+
+def _task_context(
+    request,
+    campaign,
+    *,
+    assignment: Assignment | None,
+    form=None,
+    error: str = "",
+    notice: str = "",
+    lost_answer: str = "",
+    show_start: bool = False,
+) -> dict:
     responses = list(assignment.instance.responses.order_by("position")[:2]) if assignment else []
+    if form is None and assignment is not None:
+        form = _form_for(campaign=campaign, assignment=assignment, initial=assignment.draft or None)
     return {
         "campaign": campaign,
         "assignment": assignment,
         "responses": responses,
-        "form": form or PairwiseJudgementForm(campaign=campaign),
+        "form": form,
         "error": error,
         "notice": notice,
+        "lost_answer": lost_answer,
+        "show_start": show_start,
         "done_count": count_submitted_by(campaign=campaign, annotator=request.user),
     }
 
 
-@login_required
+def _render(request, context: dict, *, status: int = 200):
+    template = TASK_PARTIAL if request.htmx else "annotate/label.html"
+    return render(request, template, context, status=status)
+
+
+@never_cache
+@annotator_login_required
 @require_http_methods(["GET"])
 def label_next(request, slug: str):
+    """Show the annotator's open item, or a button to get one. Claims nothing."""
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
-    context = _task_context(request, campaign)
-    template = "annotate/partials/task.html" if request.htmx else "annotate/label.html"
-    return render(request, template, context)
+    assignment = get_current_assignment(campaign=campaign, annotator=request.user)
+    return _render(
+        request,
+        _task_context(request, campaign, assignment=assignment, show_start=assignment is None),
+    )
 
 
-@login_required
+@never_cache
+@annotator_login_required
 @require_POST
+def claim_item(request, slug: str):
+    """Lease the next item (or return the open one). Idempotent."""
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
+    assignment = claim_next_assignment(campaign=campaign, annotator=request.user)
+    if not request.htmx:
+        return redirect("label_next", slug=slug)
+    return _render(request, _task_context(request, campaign, assignment=assignment))
+
+
+@never_cache
+@annotator_login_required
+@require_http_methods(["GET", "POST"])
 def submit_label(request, slug: str, assignment_id: int):
+    if request.method == "GET":
+        # E.g. after logging in again with ``next`` pointing here: show the workspace.
+        return redirect("label_next", slug=slug)
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)
-    form = PairwiseJudgementForm(request.POST, campaign=campaign)
+    form = _form_for(campaign=campaign, assignment=assignment, data=request.POST)
     if not form.is_valid():
-        return _render_task_again(request, campaign, form=form, status=422)
+        # The same item again, with the annotator's answer and what is missing.
+        return _render(request, _task_context(request, campaign, assignment=assignment, form=form), status=422)
     try:
         outcome = submit_pairwise_annotation(
             assignment_id=assignment.pk, annotator=request.user, judgement=form.to_judgement()
         )
     except SubmissionRejected as exc:
-        return _render_task_again(request, campaign, form=form, error=str(exc), status=409)
+        assignment.refresh_from_db()
+        if assignment.status == AssignmentStatus.LEASED:
+            context = _task_context(request, campaign, assignment=assignment, form=form, error=str(exc))
+            return _render(request, context, status=409)
+        # The item is gone (given to someone else): show the next one with a fresh, empty form
+        # (never this answer on another item), and the lost answer as text to copy.
+        nxt = claim_next_assignment(campaign=campaign, annotator=request.user)
+        context = _task_context(
+            request,
+            campaign,
+            assignment=nxt,
+            error=f"Item {assignment.instance.external_id}: {exc}",
+            lost_answer=form.describe_answer(),
+        )
+        return _render(request, context, status=409)
+    item = assignment.instance.external_id
+    if outcome.created:
+        notice = f"Saved item {item}."
+    elif outcome.changed:
+        notice = f"Updated your earlier answer to item {item}."
+    else:
+        notice = f"Item {item} was already saved with this answer; counted once."
+    # Submit-and-next: the POST claims the next item, then the page shows it as a GET would.
+    nxt = claim_next_assignment(campaign=campaign, annotator=request.user)
     if not request.htmx:
         return redirect("label_next", slug=slug)
-    notice = "Saved." if outcome.created else "Already saved earlier; counted once."
-    # After a POST, re-render as a GET would: the next item.
-    return render(request, "annotate/partials/task.html", _task_context(request, campaign, notice=notice))
+    return _render(request, _task_context(request, campaign, assignment=nxt, notice=notice))
 
 
-def _render_task_again(request, campaign, *, form, error: str = "", status: int):
-    context = _task_context(request, campaign, form=form, error=error)
-    template = "annotate/partials/task.html" if request.htmx else "annotate/label.html"
-    return render(request, template, context, status=status)
+@annotator_login_required
+@require_POST
+def save_draft(request, slug: str, assignment_id: int):
+    """Autosave of the unsubmitted answer (and a lease renewal). 204, or 409 when the item
+    is no longer the annotator's to answer."""
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
+    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+    if assignment.campaign_id != campaign.pk:
+        return HttpResponse(status=404)
+    form = _form_for(campaign=campaign, assignment=assignment)
+    draft = {
+        name: request.POST.get(name, "")[:20_000]
+        for name in form.draft_field_names()
+        if request.POST.get(name)
+    }
+    saved = save_assignment_draft(assignment_id=assignment.pk, annotator=request.user, draft=draft)
+    return HttpResponse(status=204 if saved else 409)

@@ -41,14 +41,27 @@ def test_submission_records_the_judgement_with_human_provenance(campaign, annota
 def test_second_submit_of_same_assignment_counts_once(campaign, annotator):
     assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
     first = submit_pairwise_annotation(assignment_id=assignment.pk, annotator=annotator, judgement=GOOD)
-    changed_mind = PairwiseJudgement(overall_preference=2, justification="double click")
+    double_click = submit_pairwise_annotation(
+        assignment_id=assignment.pk, annotator=annotator, judgement=GOOD
+    )
+    assert not double_click.created and not double_click.changed
+    assert double_click.annotation.pk == first.annotation.pk
+    assert Annotation.objects.filter(instance=assignment.instance).count() == 1
+    assert Annotation.objects.get(instance=assignment.instance).revision == 1
+
+
+def test_a_changed_second_submit_updates_the_one_label_and_counts_once(campaign, annotator):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    first = submit_pairwise_annotation(assignment_id=assignment.pk, annotator=annotator, judgement=GOOD)
+    changed_mind = PairwiseJudgement(overall_preference=2, justification="@B after all")
     second = submit_pairwise_annotation(
         assignment_id=assignment.pk, annotator=annotator, judgement=changed_mind
     )
-    assert not second.created
+    assert not second.created and second.changed
     assert second.annotation.pk == first.annotation.pk
-    assert Annotation.objects.filter(instance=assignment.instance).count() == 1
-    assert Annotation.objects.get(instance=assignment.instance).overall_preference == -1
+    stored = Annotation.objects.get(instance=assignment.instance)
+    assert (stored.overall_preference, stored.justification, stored.revision) == (2, "@B after all", 2)
+    assert stored.aspect_preferences == {}
 
 
 def test_someone_elses_assignment_cannot_be_submitted(campaign, annotator, second_annotator):

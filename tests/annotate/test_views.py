@@ -48,7 +48,9 @@ def test_researchers_cannot_label(campaign, researcher):
 
 
 def test_label_page_shows_the_annotators_item_with_both_responses(campaign, annotator):
-    response = logged_in(annotator).get(reverse("label_next", args=[campaign.slug]))
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    response = client.get(reverse("label_next", args=[campaign.slug]))
     assignment = Assignment.objects.get(annotator=annotator)
     body = response.content.decode()
     assert response.status_code == 200
@@ -59,7 +61,7 @@ def test_label_page_shows_the_annotators_item_with_both_responses(campaign, anno
 
 def test_htmx_submit_saves_and_returns_the_next_item(campaign, annotator):
     client = logged_in(annotator)
-    client.get(reverse("label_next", args=[campaign.slug]))
+    client.post(reverse("label_claim", args=[campaign.slug]))
     first = Assignment.objects.get(annotator=annotator)
     response = client.post(reverse("submit_label", args=[campaign.slug, first.pk]), answer(), **HTMX)
     assert response.status_code == 200
@@ -72,7 +74,7 @@ def test_htmx_submit_saves_and_returns_the_next_item(campaign, annotator):
 
 def test_missing_justification_keeps_the_item_and_says_why(campaign, annotator):
     client = logged_in(annotator)
-    client.get(reverse("label_next", args=[campaign.slug]))
+    client.post(reverse("label_claim", args=[campaign.slug]))
     first = Assignment.objects.get(annotator=annotator)
     response = client.post(
         reverse("submit_label", args=[campaign.slug, first.pk]), answer(justification=""), **HTMX
@@ -97,7 +99,9 @@ def test_model_text_is_rendered_as_sanitised_markdown(pm, annotator):
     Response.objects.filter(position=0).update(
         text="**bold** <script>alert('x')</script> <img src=x onerror=alert(1)> [link](javascript:alert(1))"
     )
-    body = logged_in(annotator).get(reverse("label_next", args=[campaign.slug])).content.decode()
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    body = client.get(reverse("label_next", args=[campaign.slug])).content.decode()
     assert "<strong>bold</strong>" in body
     assert "<script>alert" not in body
     assert "onerror" not in body
@@ -107,7 +111,7 @@ def test_model_text_is_rendered_as_sanitised_markdown(pm, annotator):
 def test_posting_without_a_csrf_token_is_refused(campaign, annotator):
     client = Client(enforce_csrf_checks=True)
     client.force_login(annotator)
-    client.get(reverse("label_next", args=[campaign.slug]))
+    claim_next_assignment(campaign=campaign, annotator=annotator)
     assignment = Assignment.objects.get(annotator=annotator)
     response = client.post(reverse("submit_label", args=[campaign.slug, assignment.pk]), answer())
     assert response.status_code == 403

@@ -1,0 +1,248 @@
+"""The annotator workspace never records a wrong label and never loses typed work.
+
+Each test here pins one bug a review found in Chromium (issue 14, section 1).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from annotate.models import Annotation, Assignment, AssignmentStatus, CampaignStatus
+from annotate.services.assignments import claim_next_assignment
+from tests.conftest import build_campaign, make_user
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def answer(**overrides):
+    data = {"overall_preference": "-2", "justification": "@A is correct.", "aspect_helpfulness": "-1"}
+    data.update(overrides)
+    return data
+
+
+def submit_url(campaign, assignment) -> str:
+    return reverse("submit_label", args=[campaign.slug, assignment.pk])
+
+
+# Bug 8: a GET only shows; claiming is an explicit, idempotent POST.
+
+
+def test_opening_the_label_page_claims_nothing(campaign, annotator):
+    client = logged_in(annotator)
+    for _ in range(3):
+        response = client.get(reverse("label_next", args=[campaign.slug]))
+        assert response.status_code == 200
+    assert not Assignment.objects.exists()
+    assert 'id="claim-button"' in response.content.decode()
+
+
+def test_reloading_the_label_page_neither_renews_nor_moves_the_lease(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    lease = Assignment.objects.get(annotator=annotator)
+    client.get(reverse("label_next", args=[campaign.slug]))
+    client.get(reverse("label_next", args=[campaign.slug]))
+    again = Assignment.objects.get(annotator=annotator)
+    assert (again.pk, again.lease_expires_at) == (lease.pk, lease.lease_expires_at)
+
+
+def test_claiming_twice_is_one_lease(campaign, annotator):
+    client = logged_in(annotator)
+    first = client.post(reverse("label_claim", args=[campaign.slug]), **HTMX)
+    second = client.post(reverse("label_claim", args=[campaign.slug]), **HTMX)
+    lease = Assignment.objects.get(annotator=annotator)
+    assert f'data-assignment="{lease.pk}"' in first.content.decode()
+    assert f'data-assignment="{lease.pk}"' in second.content.decode()
+
+
+def test_claim_without_htmx_redirects_to_the_label_page(campaign, annotator):
+    response = logged_in(annotator).post(reverse("label_claim", args=[campaign.slug]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("label_next", args=[campaign.slug])
+    assert Assignment.objects.filter(annotator=annotator).count() == 1
+
+
+# Bug 1: the next item's fields never share ids with the previous item's (htmx restores focus to
+# an element with the same id, which put the cursor in the next justification box).
+
+
+def test_each_item_has_its_own_field_ids(campaign, annotator):
+    client = logged_in(annotator)
+    first_page = client.post(reverse("label_claim", args=[campaign.slug]), **HTMX).content.decode()
+    first = Assignment.objects.get(annotator=annotator)
+    next_page = client.post(submit_url(campaign, first), answer(), **HTMX).content.decode()
+    ids_before = set(re.findall(r'id="([^"]+)"', first_page)) - {"task-form", "task-heading"}
+    ids_after = set(re.findall(r'id="([^"]+)"', next_page))
+    field_ids = {i for i in ids_before if "justification" in i or "overall_preference" in i}
+    assert field_ids, "the form's fields carry ids"
+    assert not field_ids & ids_after
+
+
+# Bug 2: after a lost lease, the next item is shown with an empty form, never the old answer.
+
+
+def test_a_lost_lease_shows_the_next_item_with_an_empty_form_and_the_lost_answer(pm, db):
+    slow, fast = make_user("slow"), make_user("fast")
+    campaign = build_campaign(pm=pm, annotators=[slow, fast], n_instances=3, lease_minutes=5)
+    stale = claim_next_assignment(campaign=campaign, annotator=slow)
+    claim_next_assignment(campaign=campaign, annotator=fast, now=timezone.now() + timedelta(minutes=6))
+    assert Assignment.objects.get(pk=stale.pk).status == AssignmentStatus.EXPIRED
+
+    response = logged_in(slow).post(
+        submit_url(campaign, stale), answer(justification="My careful reasoning."), **HTMX
+    )
+    body = response.content.decode()
+    nxt = Assignment.objects.get(annotator=slow, status=AssignmentStatus.LEASED)
+    assert response.status_code == 409
+    assert nxt.instance_id != stale.instance_id
+    assert f'data-assignment="{nxt.pk}"' in body
+    assert "checked" not in body
+    assert re.search(r"<textarea[^>]*>\s*</textarea>", body), "the next item's text box is empty"
+    assert "lease on this item expired" in body
+    assert "My careful reasoning." in body.split('id="lost-answer"')[1]
+    assert not Annotation.objects.exists()
+
+
+def test_an_invalid_answer_keeps_the_same_item_with_what_was_chosen(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    response = client.post(submit_url(campaign, first), answer(justification=""), **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert f'data-assignment="{first.pk}"' in body
+    assert re.search(r'value="-2"[^>]*checked', body)
+
+
+# Bug 3: an ended session answers HTMX with 401 (the form stays), and logging in with ``next``
+# at the submit URL lands on the workspace, not a 405.
+
+
+def test_an_htmx_submit_after_the_session_ended_gets_401_not_a_login_page(campaign, annotator):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    response = Client().post(submit_url(campaign, assignment), answer(), **HTMX)
+    assert response.status_code == 401
+    assert b"<form" not in response.content
+    assert not Annotation.objects.exists()
+    assert Assignment.objects.get(pk=assignment.pk).status == AssignmentStatus.LEASED
+
+
+def test_a_plain_submit_after_the_session_ended_goes_to_login_then_back_to_the_workspace(
+    campaign, annotator
+):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    response = Client().post(submit_url(campaign, assignment), answer())
+    label_page = reverse("label_next", args=[campaign.slug])
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"?next={label_page}")
+
+
+def test_get_on_the_submit_url_shows_the_workspace(campaign, annotator):
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    client = logged_in(annotator)
+    response = client.get(submit_url(campaign, assignment), follow=True)
+    assert response.status_code == 200
+    assert f'data-assignment="{assignment.pk}"' in response.content.decode()
+
+
+def test_a_draft_is_saved_on_the_server_and_restored_after_reload(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    lease = Assignment.objects.get(annotator=annotator)
+    response = client.post(
+        reverse("save_draft", args=[campaign.slug, lease.pk]),
+        {"overall_preference": "1", "justification": "half <b>written</b>"},
+        **HTMX,
+    )
+    assert response.status_code == 204
+    saved = Assignment.objects.get(pk=lease.pk)
+    assert saved.draft == {"overall_preference": "1", "justification": "half <b>written</b>"}
+    assert saved.lease_expires_at >= lease.lease_expires_at
+    body = logged_in(annotator).get(reverse("label_next", args=[campaign.slug])).content.decode()
+    assert re.search(r'value="1"[^>]*checked', body)
+    assert "half &lt;b&gt;written&lt;/b&gt;</textarea>" in body
+
+
+def test_a_draft_for_an_item_that_was_given_away_is_refused(pm, db):
+    slow, fast = make_user("slow"), make_user("fast")
+    campaign = build_campaign(pm=pm, annotators=[slow, fast], n_instances=1, lease_minutes=5)
+    stale = claim_next_assignment(campaign=campaign, annotator=slow)
+    claim_next_assignment(campaign=campaign, annotator=fast, now=timezone.now() + timedelta(minutes=6))
+    response = logged_in(slow).post(
+        reverse("save_draft", args=[campaign.slug, stale.pk]), {"justification": "x"}, **HTMX
+    )
+    assert response.status_code == 409
+    assert Assignment.objects.get(pk=stale.pk).draft == {}
+
+
+def test_submitting_clears_the_draft(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    lease = Assignment.objects.get(annotator=annotator)
+    client.post(reverse("save_draft", args=[campaign.slug, lease.pk]), {"justification": "x"}, **HTMX)
+    client.post(submit_url(campaign, lease), answer(), **HTMX)
+    assert Assignment.objects.get(pk=lease.pk).draft == {}
+
+
+# Bug 4: a changed answer on a stale (Back/Forward) page is recorded as an edit, never dropped;
+# pages are not kept in the browser's cache.
+
+
+def test_label_pages_are_never_cached(campaign, annotator):
+    client = logged_in(annotator)
+    assert "no-store" in client.get(reverse("label_next", args=[campaign.slug]))["Cache-Control"]
+    response = client.post(reverse("label_claim", args=[campaign.slug]), **HTMX)
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_resubmitting_a_changed_answer_updates_the_one_stored_label(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    client.post(submit_url(campaign, first), answer(), **HTMX)
+    response = client.post(
+        submit_url(campaign, first),
+        answer(overall_preference="1", justification="On reflection @B.", aspect_helpfulness=""),
+        **HTMX,
+    )
+    stored = Annotation.objects.get(assignment=first)
+    assert Annotation.objects.filter(instance=first.instance).count() == 1
+    assert (stored.overall_preference, stored.justification) == (1, "On reflection @B.")
+    assert stored.aspect_preferences == {}
+    assert stored.revision == 2 and stored.updated_at is not None
+    assert "Updated your earlier answer" in response.content.decode()
+
+
+def test_resubmitting_the_same_answer_changes_nothing(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    client.post(submit_url(campaign, first), answer(), **HTMX)
+    response = client.post(submit_url(campaign, first), answer(), **HTMX)
+    stored = Annotation.objects.get(assignment=first)
+    assert stored.revision == 1 and stored.updated_at is None
+    assert "counted once" in response.content.decode()
+
+
+def test_a_closed_campaign_refuses_changes_to_submitted_answers_and_says_so(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    client.post(submit_url(campaign, first), answer(), **HTMX)
+    campaign.status = CampaignStatus.COMPLETED
+    campaign.save()
+    response = client.post(submit_url(campaign, first), answer(overall_preference="2"), **HTMX)
+    assert response.status_code == 409
+    assert "can no longer be changed" in response.content.decode()
+    assert Annotation.objects.get(assignment=first).overall_preference == -2
