@@ -1,12 +1,13 @@
 """One final pairwise label per instance, and where it came from.
 
 Pure functions over plain values so that exports, dashboards and routing share one rule:
-1. Human labels win when there are any: the majority direction (A, B or tie) of the
-   human overall preferences. One human → ``single_human``; a strict majority of several
-   → ``human_majority``; no strict majority → ``human_split`` with no label (flagged,
-   never guessed; the MultiPref paper's order-based tie-break is not used).
-2. Otherwise LLM labels: the majority direction of the LLM annotators
-   (``llm:<model>`` when one model, ``llm_majority`` for several), split → ``llm_split``.
+1. Human labels win when there are any: the direction (A, B or tie) of a strict majority
+   of the human overall preferences, i.e. more than half of them (2 of 3, 3 of 4; not
+   2 of 4 even when no other direction has 2). One human → ``single_human``; a strict
+   majority of several → ``human_majority``; no strict majority → ``human_split`` with no
+   label (flagged, never guessed; the MultiPref paper's order-based tie-break is not used).
+2. Otherwise LLM labels, by the same strict-majority rule (``llm`` when one model, named in
+   ``models``; ``llm_majority`` for several); no strict majority → ``llm_split``, no label.
 3. No label at all → ``unlabelled``.
 Strength is the mean overall preference of the winning side's labels.
 """
@@ -69,8 +70,8 @@ def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
     if not deciding:
         return AggregatedLabel(None, None, LabelProvenance.UNLABELLED, 0, 0, (), None)
     counts = Counter(direction_of(v.overall_preference) for v in deciding)
-    (top, top_count), *rest = counts.most_common()
-    if rest and rest[0][1] == top_count:
+    ((top, top_count),) = counts.most_common(1)
+    if top_count * 2 <= len(deciding):
         provenance = LabelProvenance.HUMAN_SPLIT if from_humans else LabelProvenance.LLM_SPLIT
         return AggregatedLabel(None, None, provenance, len(human), len(llm), (), None)
     winning = [v.overall_preference for v in deciding if direction_of(v.overall_preference) == top]
