@@ -1,12 +1,16 @@
 from annotate.aggregation import LabelProvenance, Vote, Winner, aggregate_pairwise_votes
 
 
-def human(pref, who="h1"):
-    return Vote(source="human", overall_preference=pref, who=who)
+def human(pref, who="h1", guidelines_version=1):
+    return Vote(
+        source="human", overall_preference=pref, who=who, guidelines_version=guidelines_version
+    )
 
 
-def llm(pref, who="judge@v1"):
-    return Vote(source="llm", overall_preference=pref, who=who)
+def llm(pref, who="judge@v1", guidelines_version=1):
+    return Vote(
+        source="llm", overall_preference=pref, who=who, guidelines_version=guidelines_version
+    )
 
 
 def test_one_human_label_decides_and_says_so():
@@ -65,6 +69,20 @@ def test_a_strict_majority_of_llm_votes_decides():
     label = aggregate_pairwise_votes([llm(1, "a@v1"), llm(2, "b@v1"), llm(-1, "c@v1")])
     assert (label.winner, label.provenance) == (Winner.B, LabelProvenance.LLM_MAJORITY)
     assert label.models == ("a@v1", "b@v1", "c@v1")
+
+
+def test_the_label_names_the_guidelines_versions_of_the_deciding_votes_only():
+    label = aggregate_pairwise_votes(
+        [
+            human(-1, "h1", guidelines_version=2),
+            human(-2, "h2", guidelines_version=1),
+            human(-2, "h3", guidelines_version=2),
+            llm(1, guidelines_version=3),
+        ]
+    )
+    assert label.guidelines_versions == (1, 2)
+    assert aggregate_pairwise_votes([llm(1, guidelines_version=3)]).guidelines_versions == (3,)
+    assert aggregate_pairwise_votes([]).guidelines_versions == ()
 
 
 def test_llm_label_is_used_only_without_human_labels_and_names_the_model():
