@@ -1,14 +1,17 @@
 """One final pairwise label per instance, and where it came from.
 
 Pure functions over plain values so that exports, dashboards and routing share one rule:
-1. Human labels win when there are any: the majority direction (A, B or tie) of the
-   human overall preferences. One human → ``single_human``; a strict majority of several
-   → ``human_majority``; no strict majority → ``human_split`` with no label (flagged,
-   never guessed; the MultiPref paper's order-based tie-break is not used).
-2. Otherwise LLM labels: the majority direction of the LLM annotators
-   (``llm:<model>`` when one model, ``llm_majority`` for several), split → ``llm_split``.
+1. Human labels win when there are any: the direction (A, B or tie) of a strict majority
+   of the human overall preferences, i.e. more than half of them (2 of 3, 3 of 4; not
+   2 of 4 even when no other direction has 2). One human → ``single_human``; a strict
+   majority of several → ``human_majority``; no strict majority → ``human_split`` with no
+   label (flagged, never guessed; the MultiPref paper's order-based tie-break is not used).
+2. Otherwise LLM labels, by the same strict-majority rule (``llm`` when one model, named in
+   ``models``; ``llm_majority`` for several); no strict majority → ``llm_split``, no label.
 3. No label at all → ``unlabelled``.
-Strength is the mean overall preference of the winning side's labels.
+Strength is the mean overall preference of the winning side's labels. The deciding votes
+are all votes of the source that decided (humans, else LLMs), whichever way they went;
+``guidelines_versions`` lists the guidelines versions they were made under.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Vote:
     source: str  # "human" | "llm"
     overall_preference: int
     who: str  # pseudonymous annotator id or model name (with prompt version)
+    guidelines_version: int | None = None  # the campaign guidelines the label was made under
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class AggregatedLabel:
     n_llm: int
     models: tuple[str, ...]  # LLM annotators that decided the label, when provenance is LLM
     agreement: float | None  # share of the deciding votes that agree with the winner
+    # Sorted distinct guidelines versions of the deciding votes (unknown ones left out).
+    guidelines_versions: tuple[int, ...] = ()
 
 
 def direction_of(preference: int) -> Winner:
@@ -68,11 +74,16 @@ def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
     deciding, from_humans = (human, True) if human else (llm, False)
     if not deciding:
         return AggregatedLabel(None, None, LabelProvenance.UNLABELLED, 0, 0, (), None)
+    versions = tuple(
+        sorted({v.guidelines_version for v in deciding if v.guidelines_version is not None})
+    )
     counts = Counter(direction_of(v.overall_preference) for v in deciding)
-    (top, top_count), *rest = counts.most_common()
-    if rest and rest[0][1] == top_count:
+    ((top, top_count),) = counts.most_common(1)
+    if top_count * 2 <= len(deciding):
         provenance = LabelProvenance.HUMAN_SPLIT if from_humans else LabelProvenance.LLM_SPLIT
-        return AggregatedLabel(None, None, provenance, len(human), len(llm), (), None)
+        return AggregatedLabel(
+            None, None, provenance, len(human), len(llm), (), None, guidelines_versions=versions
+        )
     winning = [v.overall_preference for v in deciding if direction_of(v.overall_preference) == top]
     if from_humans:
         provenance = (
@@ -90,4 +101,5 @@ def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
         n_llm=len(llm),
         models=models,
         agreement=top_count / len(deciding),
+        guidelines_versions=versions,
     )

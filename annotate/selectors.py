@@ -59,9 +59,18 @@ class InstanceWithVotes:
 
 
 def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> Iterator[InstanceWithVotes]:
-    """Every instance of the campaign with its responses and pairwise votes, streamed."""
+    """Every instance of the campaign with its responses and pairwise votes, streamed.
+
+    Each vote carries the guidelines version its label was made under, not the campaign's.
+    """
     votes_qs = Annotation.objects.filter(overall_preference__isnull=False).only(
-        "instance_id", "source", "overall_preference", "annotator_id", "model_name", "prompt_version"
+        "instance_id",
+        "source",
+        "overall_preference",
+        "annotator_id",
+        "model_name",
+        "prompt_version",
+        "guidelines_version",
     )
     instances = (
         Instance.objects.filter(campaign=campaign)
@@ -79,6 +88,7 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
                 who=pseudonym_of(a.annotator_id)
                 if a.source == AnnotationSource.HUMAN
                 else f"{a.model_name}@{a.prompt_version}" if a.prompt_version else a.model_name,
+                guidelines_version=a.guidelines_version,
             )
             for a in instance.annotations.all()
         ]

@@ -4,6 +4,12 @@ Each line: ``{"id", "prompt": [messages], "chosen": [assistant message],
 "rejected": [assistant message], "margin", "chosen_model", "rejected_model",
 "provenance": {...}}``. TRL has no tie label: ties, split votes and unlabelled
 instances are left out and counted in the summary.
+
+Guidelines in the provenance are those the deciding labels were made under (all labels
+of the source that decided, see ``annotate.aggregation``), not the campaign's current
+version: ``guidelines_versions`` is their sorted distinct versions, and
+``guidelines_version`` is that version when there is exactly one, else null (labels
+made under different guidelines have no single version to name).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class DPOExporter(Exporter):
             a, b = item.responses[0], item.responses[1]
             chosen, rejected = (a, b) if label.winner == Winner.A else (b, a)
             deciding_source = "human" if label.n_human else "llm"
+            versions = list(label.guidelines_versions)
             provenance = {
                 "label_source": deciding_source,
                 "aggregation": label.provenance.value,
@@ -45,7 +52,8 @@ class DPOExporter(Exporter):
                 "strength": label.strength,
                 "annotators": sorted(v.who for v in item.votes if v.source == deciding_source),
                 "campaign": self.campaign.slug,
-                "guidelines_version": self.campaign.guidelines_version,
+                "guidelines_version": versions[0] if len(versions) == 1 else None,
+                "guidelines_versions": versions,
             }
             record = {
                 "id": item.external_id,

@@ -2,7 +2,8 @@
 
 An importer turns the rows of one file into :class:`ParsedInstance` values or
 :class:`RowError` values, never touching the database; ``annotate.services.imports``
-checks ids against the campaign and writes. Each format is one module with one
+tells it how many responses the campaign accepts (:class:`ResponseCount`), checks ids
+against the campaign and writes. Each format is one module with one
 :class:`Importer` subclass, registered by name in ``annotate.importers``.
 """
 
@@ -15,6 +16,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -46,6 +48,33 @@ class RowError:
 
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "field": self.field, "message": self.message, "text": str(self)}
+
+
+class ResponseCount(StrEnum):
+    """How many responses one instance may hold; the campaign's task kind decides."""
+
+    # A pairwise judgement compares, and the export writes, exactly two responses: a third
+    # would be stored but never shown, judged or exported.
+    PAIR = "pair"
+    # Ratings are given per response, so a rating-only campaign takes any number from one.
+    ONE_OR_MORE = "one_or_more"
+
+    def accepts(self, count: int) -> bool:
+        return self.problem(count) is None
+
+    def problem(self, count: int) -> str | None:
+        """Why an instance cannot hold ``count`` responses (a row error), or None."""
+        if self is ResponseCount.ONE_OR_MORE:
+            return None if count >= 1 else f"needs at least 1 response, got {count}"
+        if count == 2:
+            return None
+        noun = "response" if count == 1 else "responses"
+        problem = f"{count} {noun}, but this campaign compares exactly 2"
+        if count == 1:
+            return f"{problem} (add a second response, or import it into a rating campaign)"
+        if count > 2:
+            return f"{problem} (split the row into pairs, or import it into a rating campaign)"
+        return problem
 
 
 @dataclass(frozen=True)
@@ -257,10 +286,14 @@ class Importer(ABC):
     label: ClassVar[str]
 
     @abstractmethod
-    def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
+    def parse(
+        self, rows: Iterable[SourceRow], *, response_count: ResponseCount
+    ) -> Iterator[ParsedInstance | RowError]:
         """Yield a ParsedInstance per instance and a RowError per problem, in file order.
 
-        Must not touch the database; duplicate ids are checked by the caller.
+        Every ParsedInstance holds a number of responses that ``response_count`` accepts; a row
+        (or group of rows) that cannot is an error naming its line. Must not touch the
+        database; duplicate ids are checked by the caller.
         """
 
 
@@ -274,17 +307,23 @@ def iter_row_checkers(rows: Iterable[SourceRow]) -> Iterator[RowChecker | RowErr
 class RowImporter(Importer):
     """A format with one instance per row."""
 
-    def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
+    def parse(
+        self, rows: Iterable[SourceRow], *, response_count: ResponseCount
+    ) -> Iterator[ParsedInstance | RowError]:
         for checker in iter_row_checkers(rows):
             if isinstance(checker, RowError):
                 yield checker
                 continue
-            parsed = self.parse_row(checker)
+            parsed = self.parse_row(checker, response_count=response_count)
             if checker.errors:
                 yield from checker.errors
             elif parsed is not None:
                 yield parsed
 
     @abstractmethod
-    def parse_row(self, row: RowChecker) -> ParsedInstance | None:
-        """Read one row; report problems through ``row.add`` (then the result is ignored)."""
+    def parse_row(self, row: RowChecker, *, response_count: ResponseCount) -> ParsedInstance | None:
+        """Read one row; report problems through ``row.add`` (then the result is ignored).
+
+        A format whose rows always hold a pair may ignore ``response_count``: every campaign
+        accepts two.
+        """

@@ -3,11 +3,13 @@
     {"id": "q-17",                                   # string or integer, unique in the file
      "prompt": "What is ...?",                       # either "prompt" ...
      "messages": [{"role": "user", "content": "..."}],  # ... or "messages", ending with a user turn
-     "responses": [{"model": "gpt-x", "text": "..."}, {"text": "..."}],  # at least 2
+     "responses": [{"model": "gpt-x", "text": "..."}, {"text": "..."}],  # see below
      "metadata": {"source": "..."}}                  # optional object, kept as it is
 
 Roles are ``system``, ``user`` and ``assistant``; every text must be a non-empty
 string; a response's ``model`` defaults to ``"unknown"``. Other keys are ignored.
+A campaign that asks pairwise preferences takes exactly 2 responses per row; a
+rating-only campaign takes 1 or more.
 """
 
 from __future__ import annotations
@@ -20,21 +22,20 @@ from annotate.importers.base import (
     ROLES,
     ParsedInstance,
     ParsedResponse,
+    ResponseCount,
     RowChecker,
     RowImporter,
 )
-
-MIN_RESPONSES = 2
 
 
 class GenericImporter(RowImporter):
     name = "generic"
     label = "Generic JSON Lines (id, prompt or messages, responses, metadata)"
 
-    def parse_row(self, row: RowChecker) -> ParsedInstance | None:
+    def parse_row(self, row: RowChecker, *, response_count: ResponseCount) -> ParsedInstance | None:
         external_id = row.identifier("id")
         messages = self._messages(row)
-        responses = self._responses(row)
+        responses = self._responses(row, count=response_count)
         metadata = row.row.get("metadata")
         if metadata is None:
             metadata = {}
@@ -64,7 +65,7 @@ class GenericImporter(RowImporter):
             return None
         return parse_messages(row, row.row["messages"], "messages")
 
-    def _responses(self, row: RowChecker) -> list[ParsedResponse] | None:
+    def _responses(self, row: RowChecker, *, count: ResponseCount) -> list[ParsedResponse] | None:
         value = row.row.get("responses")
         if value is None:
             row.add("responses", "is required")
@@ -72,8 +73,9 @@ class GenericImporter(RowImporter):
         if not isinstance(value, list):
             row.add("responses", "must be an array")
             return None
-        if len(value) < MIN_RESPONSES:
-            row.add("responses", f"needs at least {MIN_RESPONSES} responses, got {len(value)}")
+        problem = count.problem(len(value))
+        if problem is not None:
+            row.add("responses", problem)
             return None
         responses: list[ParsedResponse] = []
         for i, item in enumerate(value):

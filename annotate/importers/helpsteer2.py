@@ -4,15 +4,18 @@ Columns read: ``prompt``, ``response`` and the optional ratings ``helpfulness``,
 ``correctness``, ``coherence``, ``complexity``, ``verbosity`` (integers 0–4).
 
 - Pairing: a row pairs with the next row when both carry the same prompt; the first
-  becomes response 0, the second response 1. A row left without a partner is an error
-  naming its line.
+  becomes response 0, the second response 1. A row left without a partner (a lone
+  prompt, or a third row on the same prompt) is an error naming its line in a campaign
+  that compares pairs; a rating-only campaign imports it as a one-response instance.
+  The same file therefore gives the same pairs, with the same ids, in either campaign.
 - Multi-turn prompts: earlier turns are joined in the prompt with
   ``<extra_id_1>Assistant`` / ``<extra_id_1>User`` markers; the text before the first
   marker is the first user turn. They become the instance's messages, which must end
   with a user turn.
 - External id: ``"hs2-"`` + the first 16 hex digits of the SHA-256 of
-  ``prompt + "\\0" + response_0 + "\\0" + response_1`` (UTF-8), so re-importing the
-  same file finds the same ids.
+  ``prompt + "\\0" + response_0 + "\\0" + response_1`` (UTF-8; ``prompt + "\\0" +
+  response_0`` for a one-response instance), so re-importing the same file finds the
+  same ids.
 - Ratings are kept, for now, in ``metadata["helpsteer2_ratings"]`` keyed by response
   position (``{"0": {"helpfulness": 3, ...}, "1": {...}}``), only the columns present.
 """
@@ -28,6 +31,7 @@ from annotate.importers.base import (
     Importer,
     ParsedInstance,
     ParsedResponse,
+    ResponseCount,
     RowChecker,
     RowError,
     SourceRow,
@@ -53,7 +57,9 @@ class HelpSteer2Importer(Importer):
     name = "helpsteer2"
     label = "HelpSteer2 (prompt, response, ratings; two consecutive rows per prompt)"
 
-    def parse(self, rows: Iterable[SourceRow]) -> Iterator[ParsedInstance | RowError]:
+    def parse(
+        self, rows: Iterable[SourceRow], *, response_count: ResponseCount
+    ) -> Iterator[ParsedInstance | RowError]:
         pending: _HalfPair | None = None
         for checker in iter_row_checkers(rows):
             if isinstance(checker, RowError):
@@ -66,13 +72,13 @@ class HelpSteer2Importer(Importer):
                 continue
             if _same_prompt(pending, half):
                 if pending.valid and half.valid:
-                    yield _instance(pending, half)
+                    yield _instance([pending, half])
                 pending = None
                 continue
-            yield _unpaired(pending)
+            yield from _lone(pending, response_count=response_count)
             pending = half
-        if pending is not None and pending.prompt is not None:
-            yield _unpaired(pending)
+        if pending is not None:
+            yield from _lone(pending, response_count=response_count)
 
     def _read_row(self, row: RowChecker) -> _HalfPair:
         prompt = row.text("prompt")
@@ -129,6 +135,15 @@ def _same_prompt(first: _HalfPair, second: _HalfPair) -> bool:
     return first.prompt is None or second.prompt is None or first.prompt == second.prompt
 
 
+def _lone(half: _HalfPair, *, response_count: ResponseCount) -> Iterator[ParsedInstance | RowError]:
+    """A row without a partner: an instance of its own where one response is enough."""
+    if response_count.accepts(1):
+        if half.valid:
+            yield _instance([half])
+    elif half.prompt is not None:  # an unreadable prompt was reported already
+        yield _unpaired(half)
+
+
 def _unpaired(half: _HalfPair) -> RowError:
     return RowError(
         half.line,
@@ -137,20 +152,21 @@ def _unpaired(half: _HalfPair) -> RowError:
     )
 
 
-def _instance(first: _HalfPair, second: _HalfPair) -> ParsedInstance:
+def _instance(halves: list[_HalfPair]) -> ParsedInstance:
+    """One instance from valid rows sharing a prompt, responses in row order."""
+    first = halves[0]
     assert first.prompt is not None and first.messages is not None
-    assert first.response is not None and second.response is not None
-    digest = hashlib.sha256(
-        f"{first.prompt}\0{first.response}\0{second.response}".encode()
-    ).hexdigest()
+    texts = [half.response for half in halves]
+    assert all(text is not None for text in texts)
+    digest = hashlib.sha256("\0".join([first.prompt, *texts]).encode()).hexdigest()
     metadata: dict[str, object] = {}
-    if first.ratings or second.ratings:
-        metadata["helpsteer2_ratings"] = {"0": first.ratings, "1": second.ratings}
+    if any(half.ratings for half in halves):
+        metadata["helpsteer2_ratings"] = {str(i): half.ratings for i, half in enumerate(halves)}
     return ParsedInstance(
         line=first.line,
         external_id=f"hs2-{digest[:16]}",
         messages=first.messages,
-        responses=[ParsedResponse(text=first.response), ParsedResponse(text=second.response)],
+        responses=[ParsedResponse(text=text) for text in texts],
         metadata=metadata,
         id_field="prompt",
     )

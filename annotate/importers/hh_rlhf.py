@@ -24,7 +24,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from annotate.importers.base import ParsedInstance, ParsedResponse, RowChecker, RowImporter
+from annotate.importers.base import (
+    ParsedInstance,
+    ParsedResponse,
+    ResponseCount,
+    RowChecker,
+    RowImporter,
+)
 
 FINAL_REPLY_MARKER = "\n\nAssistant:"
 _TURN_MARKER = re.compile(r"\n\n(Human|Assistant):")
@@ -35,7 +41,8 @@ class HhRlhfImporter(RowImporter):
     name = "hh-rlhf"
     label = "Anthropic hh-rlhf (chosen, rejected transcripts)"
 
-    def parse_row(self, row: RowChecker) -> ParsedInstance | None:
+    def parse_row(self, row: RowChecker, *, response_count: ResponseCount) -> ParsedInstance | None:
+        # Always a pair (chosen, rejected), which every campaign accepts.
         chosen = row.text("chosen")
         rejected = row.text("rejected")
         if chosen is None or rejected is None:

@@ -13,7 +13,13 @@ importer version.
 
 from __future__ import annotations
 
-from annotate.importers.base import ParsedInstance, ParsedResponse, RowChecker, RowImporter
+from annotate.importers.base import (
+    ParsedInstance,
+    ParsedResponse,
+    ResponseCount,
+    RowChecker,
+    RowImporter,
+)
 
 METADATA_COLUMNS = ("prompt_id", "source", "category", "subject_study", "highest_level_degree")
 
@@ -22,7 +28,8 @@ class MultiPrefImporter(RowImporter):
     name = "multipref"
     label = "MultiPref (comparison_id, text, model_a/completion_a, model_b/completion_b)"
 
-    def parse_row(self, row: RowChecker) -> ParsedInstance | None:
+    def parse_row(self, row: RowChecker, *, response_count: ResponseCount) -> ParsedInstance | None:
+        # Always a pair (completion_a, completion_b), which every campaign accepts.
         external_id = row.identifier("comparison_id")
         prompt = row.text("text")
         completion_a = row.text("completion_a")

@@ -19,6 +19,7 @@ from annotate.importers import IMPORT_FORMATS, get_importer
 from annotate.importers.base import (
     FileUnreadable,
     ParsedInstance,
+    ResponseCount,
     RowError,
     SourceRow,
     count_lines,
@@ -93,12 +94,13 @@ def import_instances(
 ) -> ImportSummary:
     """Create one Instance (with its Responses) per instance in ``data``, or nothing.
 
-    Every row is checked first: JSON syntax, fields and types, ids repeated within the
-    file, ids already in ``campaign``. Any error raises :class:`ImportRejected` and
-    writes nothing; otherwise all rows are inserted in one transaction. ``progress``
-    (e.g. a :class:`~annotate.services.jobs.JobProgress`) hears about the checking
-    phase; the write phase is one transaction, whose progress no other connection
-    could see anyway.
+    Every row is checked first: JSON syntax, fields and types, the number of responses
+    (exactly 2 when ``campaign`` asks pairwise preferences, 1 or more for a rating-only
+    campaign), ids repeated within the file, ids already in ``campaign``. Any error
+    raises :class:`ImportRejected` and writes nothing; otherwise all rows are inserted in
+    one transaction. ``progress`` (e.g. a :class:`~annotate.services.jobs.JobProgress`)
+    hears about the checking phase; the write phase is one transaction, whose progress
+    no other connection could see anyway.
     """
     report = progress or _no_progress
     parsed = check_file(campaign=campaign, data=data, file_format=file_format, progress=report)
@@ -149,7 +151,7 @@ def check_file(
             else:
                 yield item
 
-    for item in importer.parse(good_rows()):
+    for item in importer.parse(good_rows(), response_count=response_count_for(campaign=campaign)):
         if isinstance(item, RowError):
             errors.append(item)
             continue
@@ -172,6 +174,12 @@ def check_file(
     if errors:
         raise ImportRejected(errors)
     return parsed
+
+
+def response_count_for(*, campaign: Campaign) -> ResponseCount:
+    """How many responses an instance of ``campaign`` may hold."""
+    # A pairwise judgement (and the DPO export) sees only two responses; rating is per response.
+    return ResponseCount.PAIR if campaign.asks_pairwise else ResponseCount.ONE_OR_MORE
 
 
 def _existing_id_errors(*, campaign: Campaign, parsed: list[ParsedInstance]) -> list[RowError]:

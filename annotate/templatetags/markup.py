@@ -1,4 +1,15 @@
-"""Rendering model and user text: Markdown, then an allow-list sanitiser (nh3)."""
+"""Rendering model and user text: Markdown, then an allow-list sanitiser (nh3).
+
+Annotators must see exactly what a model wrote, so raw HTML in the text is never
+interpreted: ``<b>x</b>`` is shown as the characters ``<b>x</b>``, an HTML block or
+comment as its lines, and an entity such as ``&amp;`` as those five characters (the
+page source then holds ``&amp;amp;``). Markdown itself is rendered: emphasis, lists,
+tables, links (``http``, ``https`` and ``mailto`` only) and code, every character of
+which is escaped exactly once. Fenced code in a language Pygments knows is highlighted
+on the server with CSS classes (``static/css/codehilite.css``); an unknown or missing
+language is plain text. nh3 then cleans the output against an allow-list, a second
+layer in case Markdown ever emits something it should not.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +17,10 @@ import markdown
 import nh3
 from django import template
 from django.utils.safestring import mark_safe
+from markdown import util as markdown_util
+from markdown.extensions import Extension
+from markdown.inlinepatterns import ENTITY_RE, InlineProcessor
+from pygments.token import STANDARD_TYPES
 
 from annotate.judgements import PREFERENCE_LABELS
 
@@ -14,18 +29,66 @@ register = template.Library()
 _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3",
     "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr", "a", "del", "sup", "sub",
+    "div", "span",
+}
+# Only the classes highlighting emits survive, so text can never borrow the app's own
+# classes (a "primary" button look, say) even if Markdown let a class through.
+_ALLOWED_CLASSES = {
+    "div": {"codehilite"},
+    "span": {css_class for css_class in STANDARD_TYPES.values() if css_class},
 }
 
 
-def render_markdown_safely(text: str) -> str:
-    html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+class _LiteralEntityProcessor(InlineProcessor):
+    """An entity in the text (``&amp;``) stays the characters the author wrote.
+
+    Returning ``&amp;amp;`` would not do: the serialiser leaves anything shaped like an
+    entity alone. Markdown's AMP_SUBSTITUTE marker becomes a bare ``&`` only after
+    serialisation, so the page gets ``&amp;amp;``, which displays as ``&amp;``.
+    """
+
+    def handleMatch(self, m, data):  # noqa: N802 — Python-Markdown's name
+        literal = markdown_util.AMP_SUBSTITUTE + "amp;" + m.group(1)[1:]
+        return literal, m.start(0), m.end(0)
+
+
+class ShowRawHtmlAsText(Extension):
+    """Raw HTML blocks, inline tags and entities are text, serialised escaped."""
+
+    def extendMarkdown(self, md):  # noqa: N802 — Python-Markdown's name
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.inlinePatterns.deregister("entity")
+        # 80 is the priority of the pattern it replaces: after code spans and links.
+        md.inlinePatterns.register(_LiteralEntityProcessor(ENTITY_RE, md), "entity", 80)
+
+
+def _new_markdown() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=[ShowRawHtmlAsText(), "fenced_code", "codehilite", "tables", "sane_lists"],
+        extension_configs={
+            # Guessing would colour prose in unlabelled blocks as some random language.
+            "codehilite": {"guess_lang": False, "css_class": "codehilite"},
+        },
+    )
+
+
+def sanitise_rendered_html(html: str) -> str:
+    """Clean HTML that Markdown produced against the allow-list (tags, classes, URL schemes)."""
     return nh3.clean(
         html,
         tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "code": {"class"}},
+        attributes={"a": {"href", "title"}},
+        allowed_classes=_ALLOWED_CLASSES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def render_markdown_safely(text: str) -> str:
+    """HTML for ``text`` as Markdown, raw HTML shown as text, safe to mark safe."""
+    # A fresh instance per call: Markdown objects keep per-document state (references).
+    return sanitise_rendered_html(_new_markdown().convert(text or ""))
 
 
 @register.filter(name="markdown")

@@ -1,12 +1,16 @@
 from annotate.aggregation import LabelProvenance, Vote, Winner, aggregate_pairwise_votes
 
 
-def human(pref, who="h1"):
-    return Vote(source="human", overall_preference=pref, who=who)
+def human(pref, who="h1", guidelines_version=1):
+    return Vote(
+        source="human", overall_preference=pref, who=who, guidelines_version=guidelines_version
+    )
 
 
-def llm(pref, who="judge@v1"):
-    return Vote(source="llm", overall_preference=pref, who=who)
+def llm(pref, who="judge@v1", guidelines_version=1):
+    return Vote(
+        source="llm", overall_preference=pref, who=who, guidelines_version=guidelines_version
+    )
 
 
 def test_one_human_label_decides_and_says_so():
@@ -32,6 +36,53 @@ def test_an_even_human_split_is_flagged_not_guessed():
     label = aggregate_pairwise_votes([human(-1, "h1"), human(1, "h2"), llm(-2)])
     assert label.winner is None
     assert label.provenance == LabelProvenance.HUMAN_SPLIT
+
+
+def test_a_plurality_of_humans_that_is_not_a_strict_majority_is_a_split():
+    # A has 2 of 4 votes: more than any other direction, but not more than half.
+    label = aggregate_pairwise_votes(
+        [human(-1, "h1"), human(-2, "h2"), human(1, "h3"), human(0, "h4")]
+    )
+    assert label.winner is None
+    assert label.provenance == LabelProvenance.HUMAN_SPLIT
+    assert (label.strength, label.agreement) == (None, None)
+
+
+def test_three_of_four_humans_are_a_strict_majority():
+    label = aggregate_pairwise_votes(
+        [human(-1, "h1"), human(-2, "h2"), human(-1, "h3"), human(0, "h4")]
+    )
+    assert (label.winner, label.provenance) == (Winner.A, LabelProvenance.HUMAN_MAJORITY)
+    assert label.agreement == 3 / 4
+
+
+def test_a_plurality_of_llm_votes_that_is_not_a_strict_majority_is_a_split():
+    label = aggregate_pairwise_votes(
+        [llm(-1, "a@v1"), llm(-2, "b@v1"), llm(1, "c@v1"), llm(0, "d@v1")]
+    )
+    assert label.winner is None
+    assert label.provenance == LabelProvenance.LLM_SPLIT
+    assert label.models == ()
+
+
+def test_a_strict_majority_of_llm_votes_decides():
+    label = aggregate_pairwise_votes([llm(1, "a@v1"), llm(2, "b@v1"), llm(-1, "c@v1")])
+    assert (label.winner, label.provenance) == (Winner.B, LabelProvenance.LLM_MAJORITY)
+    assert label.models == ("a@v1", "b@v1", "c@v1")
+
+
+def test_the_label_names_the_guidelines_versions_of_the_deciding_votes_only():
+    label = aggregate_pairwise_votes(
+        [
+            human(-1, "h1", guidelines_version=2),
+            human(-2, "h2", guidelines_version=1),
+            human(-2, "h3", guidelines_version=2),
+            llm(1, guidelines_version=3),
+        ]
+    )
+    assert label.guidelines_versions == (1, 2)
+    assert aggregate_pairwise_votes([llm(1, guidelines_version=3)]).guidelines_versions == (3,)
+    assert aggregate_pairwise_votes([]).guidelines_versions == ()
 
 
 def test_llm_label_is_used_only_without_human_labels_and_names_the_model():

@@ -14,6 +14,7 @@ from annotate.services.annotations import (
     submit_pairwise_annotation,
 )
 from annotate.services.assignments import claim_next_assignment
+from tests.conftest import build_campaign
 
 
 def label_by_human(campaign, person, preference):
@@ -24,6 +25,27 @@ def label_by_human(campaign, person, preference):
         judgement=PairwiseJudgement(overall_preference=preference, justification="because"),
     )
     return assignment.instance
+
+
+def label_by_llm(campaign, instance, preference, model_name="local-rm/test"):
+    record_llm_annotations(
+        campaign=campaign,
+        labels=[
+            LLMPairwiseLabel(
+                instance_id=instance.pk,
+                model_name=model_name,
+                prompt_version="v1",
+                judgement=PairwiseJudgement(overall_preference=preference),
+                raw_output={},
+            )
+        ],
+    )
+
+
+def publish_guidelines_version(campaign, version: int) -> None:
+    # No service edits guidelines yet; labels made after this are stamped with ``version``.
+    type(campaign).objects.filter(pk=campaign.pk).update(guidelines_version=version)
+    campaign.refresh_from_db()
 
 
 def download(campaign, researcher) -> list[dict]:
@@ -85,3 +107,31 @@ def test_recording_the_same_llm_labels_twice_writes_them_once(campaign):
     assert record_llm_annotations(campaign=campaign, labels=[label]) == 1
     assert record_llm_annotations(campaign=campaign, labels=[label]) == 0
     assert instance.annotations.count() == 1
+
+
+def test_each_row_names_the_guidelines_versions_its_deciding_labels_were_made_under(
+    pm, annotator, second_annotator, researcher
+):
+    campaign = build_campaign(
+        pm=pm,
+        annotators=[annotator, second_annotator],
+        researchers=[researcher],
+        n_instances=2,
+        overlap=2,
+    )
+    both_versions = label_by_human(campaign, annotator, 2)  # under version 1
+    llm_only = campaign.instances.exclude(pk=both_versions.pk).get()
+    label_by_llm(campaign, llm_only, -1)  # under version 1
+    publish_guidelines_version(campaign, 2)
+    assert label_by_human(campaign, second_annotator, 1) == both_versions  # under version 2
+    publish_guidelines_version(campaign, 3)
+    label_by_llm(campaign, both_versions, -2)  # outvoted by the humans: not a deciding label
+
+    rows = {row["id"]: row["provenance"] for row in download(campaign, researcher)}
+
+    mixed = rows[both_versions.external_id]
+    assert mixed["guidelines_versions"] == [1, 2]
+    assert mixed["guidelines_version"] is None  # no single version to name
+    single = rows[llm_only.external_id]
+    assert single["guidelines_versions"] == [1]
+    assert single["guidelines_version"] == 1  # not the campaign's current version 3

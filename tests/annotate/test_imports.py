@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,7 +12,15 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from annotate.importers import IMPORT_FORMATS
-from annotate.models import ImportUpload, Instance, JobKind, JobRun, JobStatus, Response
+from annotate.models import (
+    ImportUpload,
+    Instance,
+    JobKind,
+    JobRun,
+    JobStatus,
+    Response,
+    TaskKind,
+)
 from annotate.services import imports as imports_service
 from annotate.services.campaigns import create_campaign
 from annotate.services.imports import (
@@ -64,7 +73,37 @@ def pm(django_user_model):
 
 @pytest.fixture
 def campaign(pm):
-    return create_campaign(name="Imports", slug="imports", created_by=pm)
+    return create_campaign(name="Imports", slug="imports", created_by=pm)  # pairwise
+
+
+@pytest.fixture
+def rating_campaign(pm):
+    return create_campaign(
+        name="Ratings", slug="ratings", created_by=pm, task_kind=TaskKind.RATING
+    )
+
+
+def answers(count: int) -> list[dict]:
+    return [{"model": f"m{i}", "text": f"Answer {i}."} for i in range(count)]
+
+
+def responses_by_id(campaign) -> dict[str, list[tuple[int, str, str]]]:
+    return {
+        instance.external_id: [
+            (r.position, r.model_name, r.text) for r in instance.responses.order_by("position")
+        ]
+        for instance in campaign.instances.all()
+    }
+
+
+ONE_IS_NOT_A_PAIR = (
+    "1 response, but this campaign compares exactly 2 "
+    "(add a second response, or import it into a rating campaign)"
+)
+THREE_ARE_NOT_A_PAIR = (
+    "3 responses, but this campaign compares exactly 2 "
+    "(split the row into pairs, or import it into a rating campaign)"
+)
 
 
 pytestmark = pytest.mark.django_db
@@ -93,8 +132,7 @@ def test_generic_file_creates_one_instance_per_row_with_responses_in_order(campa
     assert second.metadata == {}
     assert [(r.model_name, r.text) for r in second.responses.all()] == [
         ("unknown", "11."),
-        ("unknown", "13."),
-        ("model-z", "4."),
+        ("model-z", "13."),
     ]
     assert third.external_id == "haiku"
 
@@ -137,7 +175,7 @@ def test_every_error_of_every_row_is_reported_in_line_order(campaign):
         'line 1, field "id": is required',
         'line 1, field "metadata": must be an object',
         'line 3, field "prompt": must be a non-empty string',
-        'line 3, field "responses": needs at least 2 responses, got 1',
+        f'line 3, field "responses": {ONE_IS_NOT_A_PAIR}',
     ]
 
 
@@ -413,6 +451,123 @@ def test_hh_rlhf_transcripts_that_diverge_before_the_last_reply_are_errors(campa
     ]
 
 
+# --- How many responses an instance has: two to compare, one or more to rate -----------------
+
+
+def test_a_pairwise_campaign_refuses_rows_without_exactly_two_responses_and_imports_nothing(
+    campaign,
+):
+    data = jsonl(
+        generic_row("one", responses=answers(1)),
+        generic_row("two", responses=answers(2)),
+        generic_row("three", responses=answers(3)),
+    )
+
+    assert error_texts(campaign, data) == [
+        f'line 1, field "responses": {ONE_IS_NOT_A_PAIR}',
+        f'line 3, field "responses": {THREE_ARE_NOT_A_PAIR}',
+    ]
+    assert not Instance.objects.filter(campaign=campaign).exists()
+
+
+def test_a_campaign_asking_for_preferences_and_ratings_also_compares_exactly_two(pm):
+    both = create_campaign(name="Both", slug="both", created_by=pm, task_kind=TaskKind.BOTH)
+
+    assert error_texts(both, jsonl(generic_row("three", responses=answers(3)))) == [
+        f'line 1, field "responses": {THREE_ARE_NOT_A_PAIR}'
+    ]
+
+
+def test_a_rating_campaign_imports_rows_with_one_two_or_three_responses_in_order(
+    rating_campaign,
+):
+    data = jsonl(
+        generic_row("one", responses=answers(1)),
+        generic_row("two", responses=answers(2)),
+        generic_row("three", responses=answers(3)),
+    )
+
+    summary = import_instances(campaign=rating_campaign, data=data, file_format="generic")
+
+    assert summary.created == 3
+    assert responses_by_id(rating_campaign) == {
+        "one": [(0, "m0", "Answer 0.")],
+        "two": [(0, "m0", "Answer 0."), (1, "m1", "Answer 1.")],
+        "three": [(0, "m0", "Answer 0."), (1, "m1", "Answer 1."), (2, "m2", "Answer 2.")],
+    }
+
+
+def test_a_rating_campaign_still_needs_a_response_to_rate(rating_campaign):
+    assert error_texts(rating_campaign, jsonl(generic_row("none", responses=[]))) == [
+        'line 1, field "responses": needs at least 1 response, got 0'
+    ]
+
+
+def test_a_lone_helpsteer2_row_becomes_a_single_response_instance_in_a_rating_campaign(
+    rating_campaign,
+):
+    lines = (DATA / "helpsteer2.jsonl").read_text().splitlines()
+    lone = json.loads(lines[0])
+    data = "\n".join([lines[0], lines[2], lines[3]]).encode()
+
+    summary = import_instances(campaign=rating_campaign, data=data, file_format="helpsteer2")
+
+    assert summary.created == 2
+    first, pair = Instance.objects.filter(campaign=rating_campaign).order_by("id")
+    digest = hashlib.sha256(f"{lone['prompt']}\0{lone['response']}".encode()).hexdigest()
+    assert first.external_id == f"hs2-{digest[:16]}"
+    assert [r.text for r in first.responses.all()] == ["Blue."]
+    assert first.metadata["helpsteer2_ratings"] == {
+        "0": {"helpfulness": 3, "correctness": 4, "coherence": 4, "complexity": 0, "verbosity": 0}
+    }
+    assert [r.text for r in pair.responses.all()] == ["Bartholomew.", "Cat."]
+
+
+def test_helpsteer2_pairs_the_same_rows_into_the_same_instances_in_either_kind_of_campaign(
+    campaign, rating_campaign
+):
+    data = (DATA / "helpsteer2.jsonl").read_bytes()
+
+    import_instances(campaign=campaign, data=data, file_format="helpsteer2")
+    import_instances(campaign=rating_campaign, data=data, file_format="helpsteer2")
+
+    assert responses_by_id(rating_campaign) == responses_by_id(campaign)
+    assert len(responses_by_id(campaign)) == 2
+
+
+def test_a_third_helpsteer2_row_on_the_same_prompt_is_unpaired_or_rated_on_its_own(
+    campaign, rating_campaign
+):
+    first, second = (DATA / "helpsteer2.jsonl").read_text().splitlines()[:2]
+    third = json.dumps(dict(json.loads(second), response="Azure."))
+    data = f"{first}\n{second}\n{third}\n".encode()
+
+    assert error_texts(campaign, data, "helpsteer2") == [
+        (
+            'line 3, field "prompt": has no partner row: HelpSteer2 rows come in pairs '
+            "sharing a prompt on consecutive lines"
+        )
+    ]
+    import_instances(campaign=rating_campaign, data=data, file_format="helpsteer2")
+    pair, alone = Instance.objects.filter(campaign=rating_campaign).order_by("id")
+    assert pair.responses.count() == 2
+    assert [r.text for r in alone.responses.all()] == ["Azure."]
+
+
+@pytest.mark.parametrize(
+    ("file_format", "filename"), [("multipref", "multipref.jsonl"), ("hh-rlhf", "hh_rlhf.jsonl")]
+)
+def test_formats_that_always_hold_a_pair_import_into_rating_campaigns_too(
+    rating_campaign, file_format, filename
+):
+    summary = import_instances(
+        campaign=rating_campaign, data=(DATA / filename).read_bytes(), file_format=file_format
+    )
+
+    assert summary.created == 2
+    assert all(len(responses) == 2 for responses in responses_by_id(rating_campaign).values())
+
+
 # --- The management command -------------------------------------------------------------------------
 
 
@@ -531,8 +686,8 @@ def test_a_rejected_file_fails_the_job_with_every_row_error_listed(campaign, pm)
         {
             "line": 2,
             "field": "responses",
-            "message": "needs at least 2 responses, got 0",
-            "text": 'line 2, field "responses": needs at least 2 responses, got 0',
+            "message": "0 responses, but this campaign compares exactly 2",
+            "text": 'line 2, field "responses": 0 responses, but this campaign compares exactly 2',
         }
     ]
     assert campaign.instances.count() == 0

@@ -104,8 +104,30 @@ def test_model_text_is_rendered_as_sanitised_markdown(pm, annotator):
     body = client.get(reverse("label_next", args=[campaign.slug])).content.decode()
     assert "<strong>bold</strong>" in body
     assert "<script>alert" not in body
-    assert "onerror" not in body
+    # Raw HTML is shown as text, so the annotator sees the attribute but no <img> tag exists.
+    assert "<img" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
     assert "javascript:" not in body
+
+
+def test_raw_html_in_prompts_and_responses_is_shown_as_text(pm, annotator):
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=1)
+    instance = campaign.instances.get()
+    instance.messages = [{"role": "user", "content": "Show me <b>bold</b>"}]
+    instance.save(update_fields=["messages"])
+    Response.objects.filter(position=1).update(text="Use <em>em</em> &amp; `a < b`")
+
+    body = logged_in(annotator).get(reverse("label_next", args=[campaign.slug])).content.decode()
+
+    assert "Show me &lt;b&gt;bold&lt;/b&gt;" in body
+    assert "Use &lt;em&gt;em&lt;/em&gt; &amp;amp; <code>a &lt; b</code>" in body
+
+
+def test_pages_load_the_code_highlight_stylesheet_after_the_app_stylesheet(campaign, annotator):
+    body = logged_in(annotator).get(reverse("label_next", args=[campaign.slug])).content.decode()
+
+    app = body.index('href="/static/css/app.css"')
+    assert body.index('href="/static/css/codehilite.css"') > app
 
 
 def test_posting_without_a_csrf_token_is_refused(campaign, annotator):

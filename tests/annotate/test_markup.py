@@ -1,0 +1,205 @@
+"""Model text is shown exactly as the model wrote it: Markdown rendered, raw HTML as text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from annotate.templatetags.markup import render_markdown_safely, sanitise_rendered_html
+from tests.conftest import REPO_DIR
+
+HIGHLIGHT_CSS = REPO_DIR / "static" / "css" / "codehilite.css"
+
+
+# --- Raw HTML is text --------------------------------------------------------------------------
+
+
+def test_inline_html_tags_are_shown_as_escaped_text_not_stripped():
+    assert render_markdown_safely("Show me <b>bold</b>") == "<p>Show me &lt;b&gt;bold&lt;/b&gt;</p>"
+
+
+def test_script_and_img_onerror_are_visible_text_never_tags():
+    html = render_markdown_safely("<script>alert('x')</script> <img src=x onerror=alert(1)>")
+
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script" not in html and "<img" not in html
+
+
+def test_a_multi_line_html_block_is_shown_line_for_line_as_text():
+    html = render_markdown_safely("<div class=\"note\">\n  <p>hello</p>\n</div>\n\nafter")
+
+    assert html == (
+        '<p>&lt;div class="note"&gt;\n  &lt;p&gt;hello&lt;/p&gt;\n&lt;/div&gt;</p>\n<p>after</p>'
+    )
+
+
+def test_an_html_comment_is_shown_not_hidden():
+    assert render_markdown_safely("<!-- keep me -->\ntext") == "<p>&lt;!-- keep me --&gt;\ntext</p>"
+
+
+def test_an_html_table_is_shown_as_text():
+    html = render_markdown_safely("<table>\n<tr><td>x</td></tr>\n</table>")
+
+    assert "<table" not in html and "<td" not in html
+    assert "&lt;table&gt;" in html and "&lt;td&gt;x&lt;/td&gt;" in html
+
+
+def test_entities_are_shown_as_the_model_wrote_them_not_decoded():
+    # The model wrote the six characters "&amp;": the annotator must see those six characters.
+    html = render_markdown_safely("&amp; &lt;b&gt; &copy; &#169; &#x41; AT&T; x & y")
+
+    assert html == (
+        "<p>&amp;amp; &amp;lt;b&amp;gt; &amp;copy; &amp;#169; &amp;#x41; AT&amp;T; x &amp; y</p>"
+    )
+
+
+def test_entities_in_headings_emphasis_link_text_and_table_cells_are_shown_as_written():
+    html = render_markdown_safely(
+        "# &lt;h&gt;\n\n**&amp;** [a &amp; b](https://example.com)\n\n| &amp; |\n|---|\n| 1 |"
+    )
+
+    assert "<h1>&amp;lt;h&amp;gt;</h1>" in html
+    assert "<strong>&amp;amp;</strong>" in html
+    assert ">a &amp;amp; b</a>" in html
+    assert "<th>&amp;amp;</th>" in html
+
+
+# --- Markdown still renders --------------------------------------------------------------------
+
+
+def test_emphasis_lists_and_tables_are_rendered():
+    html = render_markdown_safely(
+        "*em* and **strong**\n\n- one\n- two\n\n1. first\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    )
+
+    assert "<em>em</em>" in html and "<strong>strong</strong>" in html
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in html
+    assert "<ol>\n<li>first</li>\n</ol>" in html
+    assert "<th>a</th>" in html and "<td>2</td>" in html
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com/a", "https://example.com/?q=1", "mailto:someone@example.com"]
+)
+def test_http_https_and_mailto_links_are_links(url):
+    html = render_markdown_safely(f"[go]({url})")
+
+    assert re.fullmatch(r'<p><a href="[^"]+" rel="noopener noreferrer nofollow">go</a></p>', html)
+    assert html.count("href=") == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[go](javascript:alert(1))",
+        "[go](JaVaScRiPt:alert(1))",
+        "[go](data:text/html;base64,PHNjcmlwdD4=)",
+        "[go][ref]\n\n[ref]: javascript:alert(1)",
+        "<javascript:alert(1)>",
+    ],
+)
+def test_javascript_and_data_urls_never_become_links(text):
+    html = render_markdown_safely(text)
+
+    assert "href" not in html
+    assert "javascript:" not in html.lower() or "&lt;javascript:" in html
+
+
+# --- Code --------------------------------------------------------------------------------------
+
+
+def test_text_in_a_code_span_is_escaped_exactly_once():
+    assert render_markdown_safely("`a < b && c`") == "<p><code>a &lt; b &amp;&amp; c</code></p>"
+
+
+def test_text_in_a_fenced_block_is_escaped_exactly_once():
+    html = render_markdown_safely("```\na < b && c\n```")
+
+    assert "a &lt; b &amp;&amp; c" in html
+    assert "&amp;lt;" not in html and "&amp;amp;" not in html
+
+
+def test_an_entity_inside_code_is_shown_as_written():
+    assert render_markdown_safely("`&amp;`") == "<p><code>&amp;amp;</code></p>"
+
+
+def test_html_inside_a_fenced_block_is_shown_as_text():
+    html = render_markdown_safely("```html\n<b onclick=\"x()\">hi</b>\n```")
+
+    assert "<b" not in html
+    assert "onclick" in html and "&lt;" in html
+
+
+def test_fenced_code_in_a_known_language_is_highlighted_server_side_with_css_classes():
+    html = render_markdown_safely("```python\ndef f(a, b):\n    return a < b\n```")
+
+    assert html.startswith('<div class="codehilite"><pre>')
+    assert '<span class="k">def</span>' in html
+    assert '<span class="nf">f</span>' in html
+    assert '<span class="o">&lt;</span>' in html
+    assert "<script" not in html and "style=" not in html
+
+
+@pytest.mark.parametrize("fence", ["```", "```no-such-language"])
+def test_fenced_code_without_a_known_language_is_plain_escaped_text(fence):
+    html = render_markdown_safely(f"{fence}\nif a < b: print('x')\n```")
+
+    assert "if a &lt; b: print('x')" in html
+    assert not re.search(r'<span class="[^"]+">', html)
+
+
+def test_an_indented_code_block_is_escaped_once_and_not_guessed_at():
+    html = render_markdown_safely("    x = 1 & 2 < 3\n")
+
+    assert "x = 1 &amp; 2 &lt; 3" in html
+    assert not re.search(r'<span class="[^"]+">', html)
+
+
+# --- The allow-list stays as a second layer ----------------------------------------------------
+
+
+def test_the_sanitiser_keeps_only_highlight_classes_and_safe_tags():
+    html = sanitise_rendered_html(
+        '<div class="codehilite topbar"><pre><span class="k button">if</span></pre></div>'
+        '<span class="primary" style="color:red">x</span><img src=x onerror=alert(1)>'
+        '<a href="javascript:alert(1)">y</a><iframe src="https://example.com"></iframe>'
+    )
+
+    assert html == (
+        '<div class="codehilite"><pre><span class="k">if</span></pre></div>'
+        '<span class="">x</span><a rel="noopener noreferrer nofollow">y</a>'
+    )
+
+
+# --- The highlight stylesheet -----------------------------------------------------------------
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    digits = hex_colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_relative_luminance(a), _relative_luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_token_colour_meets_wcag_aa_contrast_on_the_code_background():
+    css = HIGHLIGHT_CSS.read_text()
+    (background,) = re.findall(r"\.codehilite pre \{ background: (#[0-9A-Fa-f]{3,6}); \}", css)
+    colours = dict(re.findall(r"\.codehilite \.(\w+) \{ color: (#[0-9A-Fa-f]{3,6})", css))
+
+    assert {"k", "s", "c", "nf", "o"} <= set(colours)
+    # Whitespace tokens (.w) only colour visible-whitespace markers, which are not turned on.
+    too_faint = {
+        token: round(_contrast(colour, background), 2)
+        for token, colour in colours.items()
+        if token != "w" and _contrast(colour, background) < 4.5
+    }
+    assert too_faint == {}
