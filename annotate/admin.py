@@ -6,11 +6,15 @@ from django.contrib import admin
 
 from annotate.models import (
     Annotation,
+    AnswerValue,
     Assignment,
     Campaign,
     CampaignMembership,
     Instance,
     JobRun,
+    Question,
+    QuestionOption,
+    QueueItem,
     Response,
 )
 
@@ -23,8 +27,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "task_kind", "status", "overlap", "created_at"]
-    list_filter = ["status", "task_kind"]
+    list_display = ["name", "slug", "status", "overlap", "created_at"]
+    list_filter = ["status"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -45,8 +49,33 @@ class InstanceAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ["instance", "annotator", "status", "leased_at", "lease_expires_at"]
-    list_filter = ["status", "campaign"]
+    list_display = ["instance", "annotator", "status", "leased_at", "lease_expires_at", "skip_reason"]
+    list_filter = ["status", "campaign", "skip_reason"]
+    raw_id_fields = ["instance", "queue_item"]
+
+
+class AnswerInline(admin.TabularInline):
+    model = AnswerValue
+    extra = 0
+    raw_id_fields = ["question", "option"]
+
+
+class QuestionOptionInline(admin.TabularInline):
+    model = QuestionOption
+    extra = 0
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["key", "schema", "kind", "target", "required", "order"]
+    list_filter = ["kind"]
+    inlines = [QuestionOptionInline]
+
+
+@admin.register(QueueItem)
+class QueueItemAdmin(admin.ModelAdmin):
+    list_display = ["instance", "campaign", "kind", "route", "slots_taken", "required_overlap", "priority"]
+    list_filter = ["campaign", "kind", "route"]
     raw_id_fields = ["instance"]
 
 
@@ -55,6 +84,7 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_display = ["instance", "source", "annotator", "model_name", "overall_preference", "created_at"]
     list_filter = ["source", "campaign"]
     raw_id_fields = ["instance", "assignment", "job"]
+    inlines = [AnswerInline]
 
 
 @admin.register(JobRun)

@@ -40,7 +40,7 @@ class LabelProvenance(StrEnum):
 
 @dataclass(frozen=True)
 class Vote:
-    source: str  # "human" | "llm"
+    source: str  # "human" | "imported" (a human label from the source dataset) | "llm"
     overall_preference: int
     who: str  # pseudonymous annotator id or model name (with prompt version)
     guidelines_version: int | None = None  # the campaign guidelines the label was made under
@@ -69,7 +69,7 @@ def direction_of(preference: int) -> Winner:
 
 def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
     votes = list(votes)
-    human = [v for v in votes if v.source == "human"]
+    human = [v for v in votes if v.source in ("human", "imported")]
     llm = [v for v in votes if v.source == "llm"]
     deciding, from_humans = (human, True) if human else (llm, False)
     if not deciding:

@@ -1,71 +1,154 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 
-from annotate.judgements import PREFERENCE_LABELS, PairwiseJudgement
-from annotate.models import Campaign
+from annotate.models import QuestionKind, SkipReason
+from annotate.services.answers import AnswerInput, slot_letter
+from annotate.services.task_schemas import OptionView, QuestionView, SchemaView
 
-PREFERENCE_CHOICES = [(value, label) for value, label in PREFERENCE_LABELS.items()]
+
+def field_name(question: QuestionView, slot: int | None) -> str:
+    """``overall`` for a question about the pair, ``helpfulness-a`` for response A's answer."""
+    return question.key if slot is None else f"{question.key}-{slot_letter(slot).lower()}"
 
 
-class PairwiseJudgementForm(forms.Form):
-    """The annotator's pairwise answer; aspect fields are added from the campaign's config."""
+@dataclass(frozen=True)
+class OptionChoice:
+    option: OptionView
+    key: str  # the digit that picks it
+    widget: object  # the bound radio / checkbox subwidget
 
-    overall_preference = forms.TypedChoiceField(
-        choices=PREFERENCE_CHOICES, coerce=int, widget=forms.RadioSelect
-    )
-    justification = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+@dataclass(frozen=True)
+class AnswerUnit:
+    """One thing to answer on screen: a question, for the pair or for one response."""
+
+    question: QuestionView
+    slot: int | None
+    field: forms.BoundField
+    choices: tuple[OptionChoice, ...]
+
+    @property
+    def response_letter(self) -> str:
+        return slot_letter(self.slot) if self.slot is not None else ""
+
+    @property
+    def dom_id(self) -> str:
+        return f"unit-{self.field.auto_id}"  # unique per assignment, like the fields
+
+
+class TaskAnswerForm(forms.Form):
+    """The annotator's answers to a task schema, in display slots (A = first shown).
+
+    Fields are built from the schema: one per question about the pair, one per response for
+    per-response questions. ``to_answers`` gives :class:`AnswerInput` values that the
+    annotation service maps back to response positions.
+    """
+
     time_spent_seconds = forms.FloatField(required=False, min_value=0, widget=forms.HiddenInput)
 
-    def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
+    def __init__(self, *args, schema: SchemaView, n_responses: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.campaign = campaign
-        self.fields["justification"].required = campaign.require_justification
-        for aspect in campaign.pairwise_aspects:
-            self.fields[f"aspect_{aspect}"] = forms.TypedChoiceField(
-                label=aspect.capitalize(),
-                choices=PREFERENCE_CHOICES,
-                coerce=int,
-                required=False,
-                empty_value=None,
-                widget=forms.RadioSelect,
-            )
+        self.schema = schema
+        self.n_responses = n_responses
+        self._units: list[tuple[QuestionView, int | None]] = []
+        for question, slot in _units_in_screen_order(schema, n_responses):
+            self._units.append((question, slot))
+            self.fields[field_name(question, slot)] = _field_for(question)
 
-    def aspect_fields(self):
-        return [self[f"aspect_{aspect}"] for aspect in self.campaign.pairwise_aspects]
+    def units(self) -> list[AnswerUnit]:
+        units = []
+        for question, slot in self._units:
+            bound = self[field_name(question, slot)]
+            choices = ()
+            if question.kind != QuestionKind.TEXT:
+                subwidgets = list(bound)
+                choices = tuple(
+                    OptionChoice(option=option, key=question.key_for(i, option), widget=subwidgets[i])
+                    for i, option in enumerate(question.options)
+                )
+            units.append(AnswerUnit(question=question, slot=slot, field=bound, choices=choices))
+        return units
+
+    def multiple_choice_names(self) -> set[str]:
+        return {field_name(q, slot) for q, slot in self._units if q.kind == QuestionKind.CHOICES}
 
     def draft_field_names(self) -> list[str]:
-        """The answer fields an autosaved draft may hold."""
         return [name for name in self.fields if name != "time_spent_seconds"]
+
+    def to_answers(self) -> list[AnswerInput]:
+        data = self.cleaned_data
+        answers = []
+        for question, slot in self._units:
+            value = data.get(field_name(question, slot))
+            if question.kind == QuestionKind.TEXT:
+                if value and value.strip():
+                    answers.append(AnswerInput(question=question.key, slot=slot, text=value))
+            elif question.kind == QuestionKind.CHOICES:
+                if value:
+                    answers.append(AnswerInput(question=question.key, slot=slot, codes=tuple(value)))
+            elif value:
+                answers.append(AnswerInput(question=question.key, slot=slot, codes=(value,)))
+        return answers
 
     def describe_answer(self) -> str:
         """The submitted answer as plain text, for an annotator whose submission was lost."""
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
-        parts = []
-        overall = data.get("overall_preference")
-        if overall is not None:
-            parts.append(f"Overall: {PREFERENCE_LABELS[overall]}")
-        for aspect in self.campaign.pairwise_aspects:
-            value = data.get(f"aspect_{aspect}")
-            if value is not None:
-                parts.append(f"{aspect.capitalize()}: {PREFERENCE_LABELS[value]}")
-        if data.get("justification"):
-            parts.append(f"Justification: {data['justification']}")
-        return "\n".join(parts)
+        lines = []
+        for question, slot in self._units:
+            value = data.get(field_name(question, slot))
+            if not value:
+                continue
+            where = question.label + (f" (response {slot_letter(slot)})" if slot is not None else "")
+            if question.kind == QuestionKind.TEXT:
+                lines.append(f"{where}: {value}")
+            else:
+                codes = value if isinstance(value, list) else [value]
+                labels = [question.option_by_code[c].label for c in codes if c in question.option_by_code]
+                lines.append(f"{where}: {', '.join(labels)}")
+        return "\n".join(lines)
 
-    def to_judgement(self) -> PairwiseJudgement:
-        data = self.cleaned_data
-        aspects = {
-            aspect: data[f"aspect_{aspect}"]
-            for aspect in self.campaign.pairwise_aspects
-            if data.get(f"aspect_{aspect}") is not None
-        }
-        return PairwiseJudgement(
-            overall_preference=data["overall_preference"],
-            aspect_preferences=aspects,
-            justification=data.get("justification") or "",
-            time_spent_seconds=data.get("time_spent_seconds"),
+
+def _units_in_screen_order(schema: SchemaView, n_responses: int):
+    """Questions in schema order; a run of per-response questions of one group is asked
+    response by response (all of A's ratings, then B's), as HelpSteer2 annotators rate."""
+    questions = [q for q in schema.questions if not (q.kind == QuestionKind.PAIRWISE and n_responses != 2)]
+    i = 0
+    while i < len(questions):
+        question = questions[i]
+        if not question.per_response:
+            yield question, None
+            i += 1
+            continue
+        run = [question]
+        while i + len(run) < len(questions):
+            nxt = questions[i + len(run)]
+            if not nxt.per_response or nxt.group != question.group or not question.group:
+                break
+            run.append(nxt)
+        for slot in range(n_responses):
+            for member in run:
+                yield member, slot
+        i += len(run)
+
+
+def _field_for(question: QuestionView) -> forms.Field:
+    common = {"label": question.label, "required": question.required, "help_text": question.help_text}
+    if question.kind == QuestionKind.TEXT:
+        return forms.CharField(
+            max_length=question.max_length, strip=True, widget=forms.Textarea(attrs={"rows": 3}), **common
         )
+    choices = [(option.code, option.label) for option in question.options]
+    if question.kind == QuestionKind.CHOICES:
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+    return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+
+
+class SkipForm(forms.Form):
+    reason = forms.ChoiceField(choices=SkipReason.choices, widget=forms.RadioSelect)
+    note = forms.CharField(required=False, max_length=500)
 
 
 class ImportUploadForm(forms.Form):

@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from annotate.aggregation import Vote
 from annotate.models import (
     Annotation,
     AnnotationSource,
+    Assignment,
     AssignmentStatus,
     Campaign,
     CampaignRole,
     Instance,
     JobRun,
+    QueueItem,
     Response,
+    Route,
 )
 
 
@@ -63,14 +66,19 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
 
     Each vote carries the guidelines version its label was made under, not the campaign's.
     """
-    votes_qs = Annotation.objects.filter(overall_preference__isnull=False).only(
-        "instance_id",
-        "source",
-        "overall_preference",
-        "annotator_id",
-        "model_name",
-        "prompt_version",
-        "guidelines_version",
+    votes_qs = (
+        Annotation.objects.filter(overall_preference__isnull=False)
+        .select_related("guidelines")
+        .only(
+            "instance_id",
+            "source",
+            "overall_preference",
+            "annotator_id",
+            "external_annotator",
+            "model_name",
+            "prompt_version",
+            "guidelines__version",
+        )
     )
     instances = (
         Instance.objects.filter(campaign=campaign)
@@ -85,10 +93,8 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
             Vote(
                 source=a.source,
                 overall_preference=a.overall_preference,
-                who=pseudonym_of(a.annotator_id)
-                if a.source == AnnotationSource.HUMAN
-                else f"{a.model_name}@{a.prompt_version}" if a.prompt_version else a.model_name,
-                guidelines_version=a.guidelines_version,
+                who=_who(a),
+                guidelines_version=a.guidelines.version if a.guidelines_id else None,
             )
             for a in instance.annotations.all()
         ]
@@ -100,6 +106,16 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
             responses=[ResponseView(r.position, r.model_name, r.text) for r in instance.responses.all()],
             votes=votes,
         )
+
+
+def _who(annotation: Annotation) -> str:
+    if annotation.source == AnnotationSource.HUMAN:
+        return pseudonym_of(annotation.annotator_id)
+    if annotation.source == AnnotationSource.IMPORTED:
+        return f"imported:{annotation.external_annotator}"
+    if annotation.prompt_version:
+        return f"{annotation.model_name}@{annotation.prompt_version}"
+    return annotation.model_name
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,53 @@ def count_submitted_by(*, campaign: Campaign, annotator) -> int:
     return campaign.assignments.filter(
         annotator=annotator, status=AssignmentStatus.SUBMITTED
     ).count()
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    done: int  # submitted by this annotator
+    open: int  # leased to them now
+    remaining: int  # items they could still be given now (free slots, not theirs yet)
+
+    @property
+    def total(self) -> int:
+        return self.done + self.open + self.remaining
+
+
+def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgress:
+    counts = campaign.assignments.filter(annotator=annotator).aggregate(
+        done=Count("id", filter=Q(status=AssignmentStatus.SUBMITTED)),
+        open=Count("id", filter=Q(status=AssignmentStatus.LEASED)),
+    )
+    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
+        status=AssignmentStatus.EXPIRED
+    )
+    remaining = (
+        QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
+        .exclude(route=Route.LLM)
+        .exclude(Exists(theirs))
+        .count()
+    )
+    return AnnotatorProgress(done=counts["done"], open=counts["open"], remaining=remaining)
+
+
+@dataclass(frozen=True)
+class DisplayedResponse:
+    letter: str  # as shown: A, B, ...
+    position: int  # in the source row
+    model_name: str
+    text: str
+
+
+def responses_in_display_order(assignment: Assignment) -> list[DisplayedResponse]:
+    """The instance's responses in the order this annotator sees them."""
+    responses = {r.position: r for r in Response.objects.filter(instance_id=assignment.instance_id)}
+    order = [p for p in assignment.display_order if p in responses] or sorted(responses)
+    order += [p for p in sorted(responses) if p not in order]
+    return [
+        DisplayedResponse(chr(ord("A") + i), p, responses[p].model_name, responses[p].text)
+        for i, p in enumerate(order)
+    ]
 
 
 def instances_without_human_labels(*, campaign: Campaign) -> QuerySet[Instance]:

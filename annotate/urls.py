@@ -21,6 +21,11 @@ urlpatterns = [
         labelling.save_draft,
         name="save_draft",
     ),
+    path(
+        "campaigns/<slug:slug>/label/<int:assignment_id>/skip/",
+        labelling.skip_item,
+        name="skip_item",
+    ),
     path("campaigns/<slug:slug>/import/", manage.import_instances_page, name="import_instances"),
     path("campaigns/<slug:slug>/llm-jobs/", manage.start_llm_job, name="start_llm_job"),
     path(

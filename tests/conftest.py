@@ -85,7 +85,47 @@ def pairwise_rows(n: int, *, prefix: str = "item") -> bytes:
     return "\n".join(json.dumps(row) for row in rows).encode()
 
 
+# The simple pairwise template's 5-point codes, by value (negative favours A).
+LIKERT_CODES = {
+    -2: "A-is-clearly-better",
+    -1: "A-is-slightly-better",
+    0: "Tie",
+    1: "B-is-slightly-better",
+    2: "B-is-clearly-better",
+}
+
+
+def pairwise_answers(overall: int | None, *, justification: str = "@A is right.", **aspects: int):
+    """Answers to the simple pairwise template, in display slots (A = shown first)."""
+    from annotate.services.answers import AnswerInput
+
+    answers = []
+    if overall is not None:
+        answers.append(AnswerInput(question="overall", codes=(LIKERT_CODES[overall],)))
+    answers += [AnswerInput(question=key, codes=(LIKERT_CODES[value],)) for key, value in aspects.items()]
+    if justification:
+        answers.append(AnswerInput(question="justification", text=justification))
+    return answers
+
+
+def stored_answers(annotation) -> dict:
+    """An annotation's answers as {(question key, position): value or text or [codes]}."""
+    result: dict = {}
+    for row in annotation.answers.select_related("question", "option"):
+        where = (row.question.key, row.response_position)
+        if row.question.kind == "text":
+            result[where] = row.text
+        elif row.question.kind == "choices":
+            result.setdefault(where, []).append(row.option.code)
+        else:
+            result[where] = row.value
+    return result
+
+
 def build_campaign(*, pm, annotators=(), researchers=(), n_instances: int = 4, **options) -> Campaign:
+    """A campaign set up through the services. Responses are shown in their row order unless
+    a test asks for randomisation (``randomize_response_order=True``)."""
+    options.setdefault("randomize_response_order", False)
     campaign = create_campaign(name=options.pop("name", "Spec campaign"), created_by=pm, **options)
     for user in annotators:
         add_member(campaign=campaign, user=user, role=CampaignRole.ANNOTATOR)

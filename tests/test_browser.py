@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from annotate.models import Annotation, Assignment
-from tests.conftest import build_campaign, make_user
+from tests.conftest import build_campaign, make_user, stored_answers
 
 pytestmark = [pytest.mark.browser]
 
@@ -61,7 +61,7 @@ def test_annotator_logs_in_labels_with_the_keyboard_and_sees_the_next_item(live_
     first_id = page.get_attribute("#task-form", "data-assignment")
 
     page.keyboard.press("2")  # A is slightly better
-    assert page.is_checked("#overall input[value='-1']")
+    assert page.is_checked("input[name=overall][value='A-is-slightly-better']")
     page.keyboard.press("j")
     page.keyboard.type("@A answers the question directly.")
     page.keyboard.press("Control+Enter")
@@ -74,7 +74,7 @@ def test_annotator_logs_in_labels_with_the_keyboard_and_sees_the_next_item(live_
 
     saved = Annotation.objects.get(assignment_id=int(first_id))
     assert saved.overall_preference == -1
-    assert saved.justification == "@A answers the question directly."
+    assert stored_answers(saved)[("justification", None)] == "@A answers the question directly."
     assert saved.time_spent_seconds is not None and saved.time_spent_seconds > 0
     assert Assignment.objects.filter(annotator=annotator).count() == 2
 
@@ -111,11 +111,10 @@ def test_a_keyboard_only_session_stores_exactly_the_keys_pressed_on_every_item(l
         focused = page.evaluate("document.activeElement.tagName + '#' + document.activeElement.id")
         assert "TEXTAREA" not in focused, focused
 
-    stored = list(
-        Annotation.objects.filter(annotator=annotator)
-        .order_by("assignment__leased_at", "id")
-        .values_list("overall_preference", "justification")
-    )
+    stored = [
+        (a.overall_preference, stored_answers(a)[("justification", None)])
+        for a in Annotation.objects.filter(annotator=annotator).order_by("assignment__leased_at", "id")
+    ]
     assert stored == [(value, text) for _, value, text in pressed]
 
 
@@ -146,11 +145,12 @@ def test_an_ended_session_keeps_the_answer_and_returns_to_it_after_logging_in(li
     page.click("button[type=submit]")
     page.wait_for_selector(f"html[data-workspace-ready] #task-form[data-assignment='{assignment_id}']")
     assert page.input_value("textarea[name=justification]") == "kept across a lost session"
-    assert page.is_checked("#overall input[value='1']")
+    assert page.is_checked("input[name=overall][value='B-is-slightly-better']")
     submit_and_wait_for_next(page)
 
     stored = Annotation.objects.get(assignment_id=int(assignment_id))
-    assert (stored.overall_preference, stored.justification) == (1, "kept across a lost session")
+    assert stored.overall_preference == 1
+    assert stored_answers(stored)[("justification", None)] == "kept across a lost session"
 
 
 def test_a_reload_restores_the_unsubmitted_answer(live_server, browser_page):
@@ -170,14 +170,14 @@ def test_a_reload_restores_the_unsubmitted_answer(live_server, browser_page):
             break
         page.wait_for_timeout(100)
     assert Assignment.objects.get(pk=assignment_id).draft == {
-        "overall_preference": "-1",
+        "overall": "A-is-slightly-better",
         "justification": "typed before the reload",
     }
     page.evaluate("localStorage.clear()")
     page.reload()
     page.wait_for_selector(f"html[data-workspace-ready] #task-form[data-assignment='{assignment_id}']")
     assert page.input_value("textarea[name=justification]") == "typed before the reload"
-    assert page.is_checked("#overall input[value='-1']")
+    assert page.is_checked("input[name=overall][value='A-is-slightly-better']")
 
 
 def test_back_after_leaving_the_workspace_shows_the_current_item_not_a_stale_one(

@@ -51,11 +51,11 @@ def test_import_label_llm_job_and_export_with_provenance(celery_worker_all_queue
     # 2. An annotator labels three items in the browser flow (HTMX submit-and-next).
     annotator_client = client_for(annotator)
     annotator_client.post(reverse("label_claim", args=[campaign.slug]))
-    for preference in ("2", "-1", "0"):
+    for preference in ("B-is-clearly-better", "A-is-slightly-better", "Tie"):
         assignment = Assignment.objects.get(annotator=annotator, status="leased")
         annotator_client.post(
             reverse("submit_label", args=[campaign.slug, assignment.pk]),
-            {"overall_preference": preference, "justification": "spec"},
+            {"overall": preference, "justification": "spec"},
             HTTP_HX_REQUEST="true",
         )
     human_ids = set(

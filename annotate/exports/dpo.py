@@ -41,7 +41,9 @@ class DPOExporter(Exporter):
                 continue
             a, b = item.responses[0], item.responses[1]
             chosen, rejected = (a, b) if label.winner == Winner.A else (b, a)
-            deciding_source = "human" if label.n_human else "llm"
+            from_humans = bool(label.n_human)
+            deciding = [v for v in item.votes if (v.source in ("human", "imported")) == from_humans]
+            deciding_source = "+".join(sorted({v.source for v in deciding}))
             versions = list(label.guidelines_versions)
             provenance = {
                 "label_source": deciding_source,
@@ -50,7 +52,7 @@ class DPOExporter(Exporter):
                 "n_llm_labels": label.n_llm,
                 "agreement": label.agreement,
                 "strength": label.strength,
-                "annotators": sorted(v.who for v in item.votes if v.source == deciding_source),
+                "annotators": sorted(v.who for v in deciding),
                 "campaign": self.campaign.slug,
                 "guidelines_version": versions[0] if len(versions) == 1 else None,
                 "guidelines_versions": versions,

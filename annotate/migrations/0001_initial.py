@@ -5,7 +5,18 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import annotate.models
+
+# The campaign-level task configuration these defaults filled was replaced by task schemas
+# (migration 0004); the functions live here so that this migration keeps loading.
+def default_pairwise_aspects():
+    return ["helpfulness", "truthfulness", "harmlessness"]
+
+
+def default_rating_scales():
+    return [
+        {"name": name, "min": 0, "max": 4}
+        for name in ["helpfulness", "correctness", "coherence", "complexity", "verbosity"]
+    ]
 
 
 class Migration(migrations.Migration):
@@ -25,8 +36,8 @@ class Migration(migrations.Migration):
                 ('slug', models.SlugField(max_length=80, unique=True)),
                 ('description', models.TextField(blank=True)),
                 ('task_kind', models.CharField(choices=[('pairwise', 'Pairwise preference'), ('rating', 'Multi-attribute rating'), ('both', 'Pairwise preference and rating')], default='pairwise', max_length=16)),
-                ('pairwise_aspects', models.JSONField(blank=True, default=annotate.models.default_pairwise_aspects)),
-                ('rating_scales', models.JSONField(blank=True, default=annotate.models.default_rating_scales)),
+                ('pairwise_aspects', models.JSONField(blank=True, default=default_pairwise_aspects)),
+                ('rating_scales', models.JSONField(blank=True, default=default_rating_scales)),
                 ('require_justification', models.BooleanField(default=True)),
                 ('guidelines_markdown', models.TextField(blank=True)),
                 ('guidelines_version', models.PositiveIntegerField(default=1)),

@@ -1,7 +1,11 @@
-"""Recording labels: human submissions (exactly once) and LLM annotations (idempotent)."""
+"""Recording labels: human submissions (exactly once, editable while the campaign is open)
+and LLM annotations (idempotent). Every label's answers are AnswerValue rows checked against
+the campaign's task schema by ``annotate.services.answers``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,17 +15,27 @@ from django.utils import timezone
 
 from annotate.judgements import PairwiseJudgement
 from annotate.models import (
-    PREFERENCE_MAX,
-    PREFERENCE_MIN,
     Annotation,
     AnnotationSource,
+    AnswerValue,
     Assignment,
     AssignmentStatus,
     Campaign,
     CampaignStatus,
     Instance,
     JobRun,
+    QuestionKind,
 )
+from annotate.services.answers import (
+    AnswerInput,
+    AnswersRejected,
+    answers_of,
+    canonical,
+    check_answers,
+    to_positions,
+)
+from annotate.services.assignments import retake_expired_slot
+from annotate.services.task_schemas import SchemaView, campaign_schema
 
 
 class SubmissionRejected(Exception):
@@ -39,113 +53,109 @@ class SubmissionOutcome:
 _EDITABLE_CAMPAIGN_STATUSES = {CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.DRAFT}
 
 
-def validate_pairwise_judgement(*, campaign: Campaign, judgement: PairwiseJudgement) -> None:
-    """Raise SubmissionRejected naming the first field that breaks the campaign's rules."""
-    if not campaign.asks_pairwise:
-        raise SubmissionRejected("This campaign does not ask for pairwise preferences.")
-    if judgement.overall_preference not in range(PREFERENCE_MIN, PREFERENCE_MAX + 1):
-        raise SubmissionRejected(
-            f"overall preference must be between {PREFERENCE_MIN} and {PREFERENCE_MAX}."
-        )
-    unknown = set(judgement.aspect_preferences) - set(campaign.pairwise_aspects)
-    if unknown:
-        raise SubmissionRejected(f"unknown aspect(s): {', '.join(sorted(unknown))}.")
-    for aspect, value in judgement.aspect_preferences.items():
-        if value not in range(PREFERENCE_MIN, PREFERENCE_MAX + 1):
-            raise SubmissionRejected(
-                f"{aspect} preference must be between {PREFERENCE_MIN} and {PREFERENCE_MAX}."
-            )
-    if campaign.require_justification and not judgement.justification.strip():
-        raise SubmissionRejected("A justification is required for this campaign.")
-    if judgement.confidence is not None and not 0.0 <= judgement.confidence <= 1.0:
-        raise SubmissionRejected("confidence must be between 0 and 1.")
+def _attach(rows, annotation: Annotation) -> list[AnswerValue]:
+    for row in rows:
+        row.annotation = annotation
+    return list(rows)
 
 
-def submit_pairwise_annotation(
+def submit_annotation(
     *,
     assignment_id: int,
     annotator,
-    judgement: PairwiseJudgement,
+    answers: Sequence[AnswerInput],
+    time_spent_seconds: float | None = None,
     now: datetime | None = None,
 ) -> SubmissionOutcome:
-    """Record the annotator's judgement for their assignment; a repeat counts once.
+    """Record the annotator's answers (in display slots) for their assignment.
 
-    Accepted while the assignment is LEASED, even past its expiry, unless another claim
-    has already taken the slot (then the lease is EXPIRED and the submission is refused
-    with a message, never silently dropped). A repeat of a SUBMITTED assignment with the
-    same answer changes nothing; with a different answer (the annotator went Back and
-    changed it) it updates the one stored label, while the campaign is open.
+    Accepted while the assignment is LEASED, even past its expiry; an EXPIRED lease is
+    accepted if its queue item still has a free slot, and refused with a message (never
+    silently dropped) if another annotator took it. A repeat with the same answers changes
+    nothing; with different answers (the annotator went Back, or edits a recent submission)
+    it replaces the one stored label's answers, while the campaign is open.
     """
     now = now or timezone.now()
     assignment = (
-        Assignment.objects.select_related("campaign", "instance")
+        Assignment.objects.select_related("campaign__task_schema", "campaign__guidelines", "instance")
         .filter(pk=assignment_id, annotator=annotator)
         .first()
     )
     if assignment is None:
         raise SubmissionRejected("This item is not assigned to you.")
-    validate_pairwise_judgement(campaign=assignment.campaign, judgement=judgement)
+    campaign = assignment.campaign
+    schema = campaign_schema(campaign)
+    n_responses = assignment.instance.responses.count()
     try:
-        # One transaction: the status flip and the annotation row commit together or not at all.
+        positioned = to_positions(schema=schema, answers=answers, display_order=assignment.display_order)
+        checked = check_answers(schema=schema, answers=positioned, n_responses=n_responses)
+    except AnswersRejected as exc:
+        raise SubmissionRejected(str(exc)) from exc
+    if assignment.status == AssignmentStatus.EXPIRED and not retake_expired_slot(assignment=assignment, now=now):
+        raise SubmissionRejected(
+            "Your lease on this item expired and it was given to another annotator; "
+            "your answer was not recorded."
+        )
+    try:
+        # One transaction: the status flip, the label and its answers commit together or not at all.
         with transaction.atomic():
             # Conditional UPDATE: of two concurrent submits, exactly one sees rowcount 1.
             flipped = Assignment.objects.filter(
                 pk=assignment.pk, status=AssignmentStatus.LEASED
-            ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now)
+            ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now, draft={}, draft_saved_at=None)
             if flipped != 1:
-                return _outcome_of_repeat(assignment_id=assignment.pk, judgement=judgement, now=now)
-            Assignment.objects.filter(pk=assignment.pk).update(draft={}, draft_saved_at=None)
+                return _outcome_of_repeat(
+                    assignment_id=assignment.pk, schema=schema, positioned=positioned,
+                    checked_rows=checked.rows, overall=checked.overall_preference, now=now,
+                )
             annotation = Annotation.objects.create(
-                campaign=assignment.campaign,
+                campaign=campaign,
                 instance=assignment.instance,
                 source=AnnotationSource.HUMAN,
                 assignment=assignment,
                 annotator=annotator,
-                overall_preference=judgement.overall_preference,
-                aspect_preferences=dict(judgement.aspect_preferences),
-                justification=judgement.justification.strip(),
-                confidence=judgement.confidence,
-                time_spent_seconds=judgement.time_spent_seconds,
-                guidelines_version=assignment.campaign.guidelines_version,
+                task_schema_id=schema.id,
+                guidelines_id=campaign.guidelines_id,
+                overall_preference=checked.overall_preference,
+                time_spent_seconds=time_spent_seconds,
             )
+            AnswerValue.objects.bulk_create(_attach(checked.rows, annotation))
     except IntegrityError:
-        return _outcome_of_repeat(assignment_id=assignment.pk, judgement=judgement, now=now)
+        return _outcome_of_repeat(
+            assignment_id=assignment.pk, schema=schema, positioned=positioned,
+            checked_rows=checked.rows, overall=checked.overall_preference, now=now,
+        )
     return SubmissionOutcome(annotation=annotation, created=True)
 
 
-def _label_fields(judgement: PairwiseJudgement) -> dict:
-    return {
-        "overall_preference": judgement.overall_preference,
-        "aspect_preferences": dict(judgement.aspect_preferences),
-        "justification": judgement.justification.strip(),
-        "confidence": judgement.confidence,
-    }
-
-
 def _outcome_of_repeat(
-    *, assignment_id: int, judgement: PairwiseJudgement, now: datetime
+    *, assignment_id: int, schema: SchemaView, positioned, checked_rows, overall, now: datetime
 ) -> SubmissionOutcome:
     assignment = Assignment.objects.select_related("campaign").get(pk=assignment_id)
-    if assignment.status == AssignmentStatus.EXPIRED:
+    if assignment.status in (AssignmentStatus.EXPIRED, AssignmentStatus.SKIPPED):
         raise SubmissionRejected(
-            "Your lease on this item expired and it was given to another annotator; "
+            "This item is no longer yours to answer (its lease expired or you skipped it); "
             "your answer was not recorded."
         )
     existing = Annotation.objects.filter(assignment_id=assignment_id).first()
     if existing is None:
         raise SubmissionRejected("This item could not be submitted; please reload the page.")
-    wanted = _label_fields(judgement)
-    if all(getattr(existing, name) == value for name, value in wanted.items()):
+    stored = answers_of(existing.answers.all(), schema)
+    if canonical(stored) == canonical(positioned):
         return SubmissionOutcome(annotation=existing, created=False)
     if assignment.campaign.status not in _EDITABLE_CAMPAIGN_STATUSES:
         raise SubmissionRejected(
             "This campaign is closed, so submitted answers can no longer be changed; "
             "your change was not recorded."
         )
-    # One UPDATE per edit, so two concurrent edits each bump the revision exactly once.
-    Annotation.objects.filter(pk=existing.pk).update(
-        **wanted, revision=F("revision") + 1, updated_at=now
-    )
+    # One transaction: an edit replaces every answer of the label at once, or none.
+    with transaction.atomic():
+        existing.answers.all().delete()
+        AnswerValue.objects.bulk_create(_attach(checked_rows, existing))
+        Annotation.objects.filter(pk=existing.pk).update(
+            overall_preference=overall, task_schema_id=schema.id,
+            revision=F("revision") + 1, updated_at=now,
+        )
     existing.refresh_from_db()
     return SubmissionOutcome(annotation=existing, created=False, changed=True)
 
@@ -154,8 +164,8 @@ def save_assignment_draft(*, assignment_id: int, annotator, draft: dict, now: da
     """Keep the annotator's unsubmitted answer on their open lease and renew the lease.
 
     Returns False (and stores nothing) when the assignment is no longer theirs to answer:
-    submitted, or expired and given away. The draft is form state (field name → string),
-    never a label; ``submit_pairwise_annotation`` clears it.
+    submitted, skipped, or expired with its slot given away. The draft is form state
+    (field name → string or list of strings), never a label; a submission clears it.
     """
     now = now or timezone.now()
     assignment = (
@@ -165,8 +175,10 @@ def save_assignment_draft(*, assignment_id: int, annotator, draft: dict, now: da
     )
     if assignment is None:
         return False
+    if assignment.status == AssignmentStatus.EXPIRED and not retake_expired_slot(assignment=assignment, now=now):
+        return False
     expires = now + timedelta(minutes=assignment.campaign.lease_minutes)
-    # Conditional on LEASED: a draft never revives a lease another claim has expired.
+    # Conditional on LEASED: a draft never revives a lease that was submitted or skipped.
     saved = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(
         draft=draft, draft_saved_at=now, lease_expires_at=expires
     )
@@ -175,7 +187,7 @@ def save_assignment_draft(*, assignment_id: int, annotator, draft: dict, now: da
 
 @dataclass(frozen=True)
 class LLMPairwiseLabel:
-    """What an LLM annotator says about one instance, with its provenance."""
+    """What an LLM annotator says about one instance (by response position), with provenance."""
 
     instance_id: int
     model_name: str
@@ -185,43 +197,93 @@ class LLMPairwiseLabel:
     cost_usd: float | None = None
 
 
+def llm_answers_for(*, schema: SchemaView, judgement: PairwiseJudgement) -> list[AnswerInput]:
+    """The judgement as answers to the schema's questions.
+
+    The overall preference answers the primary question, clamped into its scale (a 5-point
+    judge on a 7-point scale keeps its values; on a 3-point scale ±2 becomes ±1); aspect
+    preferences answer the pairwise questions with the same key; the justification answers a
+    ``justification`` text question when there is one (it is always kept in raw output).
+    """
+    answers: list[AnswerInput] = []
+    primary = schema.primary
+    if primary is not None:
+        option = _nearest_option(primary, judgement.overall_preference)
+        if option is not None:
+            answers.append(AnswerInput(question=primary.key, codes=(option.code,)))
+    for key, value in judgement.aspect_preferences.items():
+        question = schema.by_key.get(key)
+        if question is not None and question.kind == QuestionKind.PAIRWISE and not question.primary:
+            option = _nearest_option(question, value)
+            if option is not None:
+                answers.append(AnswerInput(question=key, codes=(option.code,)))
+    text_question = schema.by_key.get("justification")
+    if judgement.justification and text_question is not None and text_question.kind == QuestionKind.TEXT:
+        answers.append(AnswerInput(question="justification", text=judgement.justification))
+    return answers
+
+
+def _nearest_option(question, value: int):
+    values = [o.value for o in question.options if o.value is not None]
+    if not values:
+        return None
+    limit = max(values)
+    clamped = max(-limit, min(limit, value))
+    return question.option_with_value(clamped)
+
+
 def record_llm_annotations(
     *, campaign: Campaign, labels: list[LLMPairwiseLabel], job: JobRun | None = None
 ) -> int:
-    """Insert LLM labels, skipping any (instance, model, prompt version) already recorded.
+    """Insert LLM labels with their answers, skipping any (instance, model, prompt version)
+    already recorded.
 
     Idempotent: re-running a job writes nothing twice (a conditional unique constraint).
     Returns the number of new annotations.
     """
     if not labels:
         return 0
+    schema = campaign_schema(campaign)
     instance_ids = {label.instance_id for label in labels}
     valid_ids = set(
         Instance.objects.filter(campaign=campaign, pk__in=instance_ids).values_list("pk", flat=True)
     )
     if valid_ids != instance_ids:
         raise ValueError(f"instances {sorted(instance_ids - valid_ids)} are not in {campaign}")
-    rows = [
-        Annotation(
-            campaign=campaign,
-            instance_id=label.instance_id,
-            source=AnnotationSource.LLM,
-            model_name=label.model_name,
-            prompt_version=label.prompt_version,
-            raw_output=label.raw_output,
-            cost_usd=label.cost_usd,
-            job=job,
-            overall_preference=label.judgement.overall_preference,
-            aspect_preferences=dict(label.judgement.aspect_preferences),
-            justification=label.judgement.justification,
-            confidence=label.judgement.confidence,
-            guidelines_version=campaign.guidelines_version,
-        )
-        for label in labels
-    ]
-    before = Annotation.objects.filter(campaign=campaign, source=AnnotationSource.LLM).count()
-    # Atomic: a batch lands whole; conflicts with rows from an earlier run are skipped.
-    with transaction.atomic():
-        Annotation.objects.bulk_create(rows, ignore_conflicts=True)
-    after = Annotation.objects.filter(campaign=campaign, source=AnnotationSource.LLM).count()
-    return after - before
+    created = 0
+    for label in labels:
+        try:
+            checked = check_answers(
+                schema=schema,
+                answers=llm_answers_for(schema=schema, judgement=label.judgement),
+                n_responses=2,
+                enforce_required=False,
+            )
+        except AnswersRejected as exc:
+            raise ValueError(f"instance {label.instance_id}: {exc}") from exc
+        raw_output = dict(label.raw_output)
+        if label.judgement.justification:
+            raw_output.setdefault("justification", label.judgement.justification)
+        # Atomic per label: the annotation and its answers land together; a label recorded by
+        # an earlier run (the unique constraint) is skipped whole.
+        try:
+            with transaction.atomic():
+                annotation = Annotation.objects.create(
+                    campaign=campaign,
+                    instance_id=label.instance_id,
+                    source=AnnotationSource.LLM,
+                    model_name=label.model_name,
+                    prompt_version=label.prompt_version,
+                    raw_output=raw_output,
+                    cost_usd=label.cost_usd,
+                    job=job,
+                    task_schema_id=schema.id,
+                    guidelines_id=campaign.guidelines_id,
+                    overall_preference=checked.overall_preference,
+                    confidence=label.judgement.confidence,
+                )
+                AnswerValue.objects.bulk_create(_attach(checked.rows, annotation))
+        except IntegrityError:
+            continue
+        created += 1
+    return created

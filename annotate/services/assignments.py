@@ -1,34 +1,45 @@
 """Handing instances to annotators under overlap k, with leases that expire.
 
-Invariants (settled by the database, not by Python):
+Each instance has a QueueItem that counts its live assignments (``slots_taken``: open leases
+and submissions). Invariants, settled by the database:
 - one assignment per (instance, annotator): a unique constraint;
-- an instance never has more than ``campaign.overlap`` live assignments (LEASED and not
-  expired, or SUBMITTED): claimers lock the candidate instance row first
-  (``select_for_update(skip_locked=True)`` on PostgreSQL; SQLite serialises writers with
-  ``BEGIN IMMEDIATE``), then re-count after expiring stale leases.
+- an item never has more live assignments than its ``required_overlap``: a slot is taken only
+  by a conditional UPDATE ``slots_taken < required_overlap`` (and a check constraint);
+- a claim reads one row: the first open item in the partial index
+  ``queue_item_open_for_humans``, locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so
+  concurrent claimers take different rows (SQLite serialises writers with BEGIN IMMEDIATE);
+- an expired lease gives its slot back exactly once (a conditional LEASED→EXPIRED flip).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from annotate.models import Assignment, AssignmentStatus, Campaign, CampaignStatus, Instance
+from annotate.models import (
+    Assignment,
+    AssignmentStatus,
+    Campaign,
+    CampaignStatus,
+    QueueItem,
+    Response,
+    Route,
+    SkipReason,
+)
 
-# How many candidates one claim locks and checks per round, and how many rounds it tries.
-_CLAIM_CANDIDATES = 8
+# How many rounds a contended claim tries before waiting for row locks.
 _CLAIM_ATTEMPTS = 5
+# Most stale leases one claim returns to the queue (the rest wait for the next claim).
+_SWEEP_LIMIT = 100
 
 
-def _live_assignments(now: datetime) -> Q:
-    return Q(status=AssignmentStatus.SUBMITTED) | Q(
-        status=AssignmentStatus.LEASED, lease_expires_at__gt=now
-    )
+class SkipRejected(Exception):
+    """The skip cannot be recorded; the message says why."""
 
 
 def get_current_assignment(*, campaign: Campaign, annotator) -> Assignment | None:
@@ -46,10 +57,10 @@ def get_current_assignment(*, campaign: Campaign, annotator) -> Assignment | Non
 def claim_next_assignment(
     *, campaign: Campaign, annotator, now: datetime | None = None
 ) -> Assignment | None:
-    """Return the annotator's open assignment, or lease them a new instance; None when done.
+    """Return the annotator's open assignment, or lease them a new item; None when done.
 
-    Instances that already have live assignments (but fewer than the overlap) come first, so
-    items reach their overlap and finish before new ones start.
+    Items with the highest priority come first, then those closest to their overlap (so items
+    finish before new ones start), then the oldest. Items routed to the LLM are never handed out.
     """
     now = now or timezone.now()
     current = get_current_assignment(campaign=campaign, annotator=annotator)
@@ -58,9 +69,10 @@ def claim_next_assignment(
         return current
     if campaign.status != CampaignStatus.ACTIVE:
         return None
+    return_expired_slots(campaign=campaign, now=now)
     for attempt in range(_CLAIM_ATTEMPTS):
         try:
-            assignment = _lease_new_instance(campaign=campaign, annotator=annotator, now=now)
+            assignment = _take_open_item(campaign=campaign, annotator=annotator, now=now, wait=False)
         except IntegrityError:
             # The same annotator claimed in two tabs at once; the other tab's lease stands.
             current = get_current_assignment(campaign=campaign, annotator=annotator)
@@ -69,118 +81,160 @@ def claim_next_assignment(
             continue
         if assignment is not None:
             return assignment
-        # Every open instance may have been locked by concurrent claimers (skipped, not
-        # waited for); look again only while some instance still has room.
-        if not _claimable_instances(campaign=campaign, annotator=annotator, now=now).exists():
+        # Every open item may have been locked by concurrent claimers (skipped, not waited
+        # for); look again only while some item still has room.
+        if not _open_items(campaign=campaign, annotator=annotator).exists():
             return None
         time.sleep(0.02 * (attempt + 1))
-    # Still contended after the skip-locked rounds (a loaded machine holds locks longer): wait
-    # for the locks instead of reporting "nothing to do" while an instance has room.
+    # Still contended (a loaded machine holds locks longer): wait for a lock instead of
+    # reporting "nothing to do" while an item has room.
     try:
-        return _lease_waiting_for_locks(campaign=campaign, annotator=annotator, now=now)
+        return _take_open_item(campaign=campaign, annotator=annotator, now=now, wait=True)
     except IntegrityError:
         return get_current_assignment(campaign=campaign, annotator=annotator)
 
 
 def _renew_lease(*, assignment: Assignment, campaign: Campaign, now: datetime) -> None:
     expires = now + timedelta(minutes=campaign.lease_minutes)
-    # Conditional: a lease another claim has just expired is not revived.
+    # Conditional: a lease a sweep has just expired is not revived.
     Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(
         lease_expires_at=expires
     )
     assignment.lease_expires_at = expires
 
 
-def _claimable_instances(*, campaign: Campaign, annotator, now: datetime):
-    live_count = Subquery(
-        Assignment.objects.filter(instance=OuterRef("pk"))
-        .filter(_live_assignments(now))
-        .values("instance")
-        .annotate(n=Count("id"))
-        .values("n"),
-        output_field=IntegerField(),
-    )
-    done_or_own = Assignment.objects.filter(instance=OuterRef("pk"), annotator=annotator).exclude(
+def _open_items(*, campaign: Campaign, annotator):
+    # The annotator's own expired lease does not exclude an item: they may get it back.
+    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
         status=AssignmentStatus.EXPIRED
     )
-    candidates = (
-        Instance.objects.filter(campaign=campaign)
-        .annotate(live=Coalesce(live_count, Value(0)))
-        .filter(live__lt=campaign.overlap)
-        .exclude(Exists(done_or_own))
-        .order_by("-live", "id")
+    return (
+        QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
+        .exclude(route=Route.LLM)
+        .exclude(Exists(theirs))
+        .order_by("-priority", "-slots_taken", "id")
     )
-    return candidates
 
 
-def _lease_new_instance(*, campaign: Campaign, annotator, now: datetime) -> Assignment | None:
-    candidates = _claimable_instances(campaign=campaign, annotator=annotator, now=now)
-    # Lock held until commit: two claimers never count the same instance's slots at once.
+def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool) -> Assignment | None:
+    # One transaction: the locked row, the slot and the assignment commit together.
     with transaction.atomic():
-        for instance in candidates.select_for_update(skip_locked=True, of=("self",))[
-            :_CLAIM_CANDIDATES
-        ]:
-            assignment = _lease_locked_instance(
-                campaign=campaign, instance=instance, annotator=annotator, now=now
-            )
-            if assignment is not None:
-                return assignment
-    return None
-
-
-def _lease_waiting_for_locks(
-    *, campaign: Campaign, annotator, now: datetime
-) -> Assignment | None:
-    """The last resort of a contended claim: lock candidates one at a time, waiting.
-
-    One row lock per transaction, so two waiting claimers can never deadlock on each other.
-    """
-    candidate_ids = list(
-        _claimable_instances(campaign=campaign, annotator=annotator, now=now).values_list(
-            "pk", flat=True
-        )[:_CLAIM_CANDIDATES]
-    )
-    for instance_id in candidate_ids:
-        # Waits for a concurrent claimer's lock on this instance, then re-counts its slots.
-        with transaction.atomic():
-            instance = Instance.objects.select_for_update().filter(pk=instance_id).first()
-            if instance is None:
-                continue
-            assignment = _lease_locked_instance(
-                campaign=campaign, instance=instance, annotator=annotator, now=now
-            )
-            if assignment is not None:
-                return assignment
-    return None
-
-
-def _lease_locked_instance(
-    *, campaign: Campaign, instance: Instance, annotator, now: datetime
-) -> Assignment | None:
-    """Lease ``instance`` (whose row the caller has locked) if it still has a free slot."""
-    Assignment.objects.filter(
-        instance=instance, status=AssignmentStatus.LEASED, lease_expires_at__lte=now
-    ).exclude(annotator=annotator).update(status=AssignmentStatus.EXPIRED)
-    # Re-count after expiring: a stale lease submitted a moment ago still counts.
-    live = Assignment.objects.filter(
-        Q(instance=instance),
-        Q(status__in=[AssignmentStatus.LEASED, AssignmentStatus.SUBMITTED]),
-    ).exclude(annotator=annotator)
-    if live.count() >= campaign.overlap:
-        return None
-    expires = now + timedelta(minutes=campaign.lease_minutes)
-    reopened = Assignment.objects.filter(
-        instance=instance, annotator=annotator, status=AssignmentStatus.EXPIRED
-    ).update(status=AssignmentStatus.LEASED, leased_at=now, lease_expires_at=expires)
-    if reopened:
-        return Assignment.objects.select_related("instance").get(
-            instance=instance, annotator=annotator
+        item = _open_items(campaign=campaign, annotator=annotator).select_for_update(skip_locked=not wait).first()
+        if item is None:
+            return None
+        # Conditional UPDATE: a slot is taken only while one is free.
+        took = QueueItem.objects.filter(pk=item.pk, slots_taken__lt=F("required_overlap")).update(
+            slots_taken=F("slots_taken") + 1
         )
-    return Assignment.objects.create(
-        campaign=campaign,
-        instance=instance,
-        annotator=annotator,
-        status=AssignmentStatus.LEASED,
-        leased_at=now,
-        lease_expires_at=expires,
+        if took != 1:
+            return None
+        expires = now + timedelta(minutes=campaign.lease_minutes)
+        reopened = Assignment.objects.filter(
+            instance_id=item.instance_id, annotator=annotator, status=AssignmentStatus.EXPIRED
+        ).update(status=AssignmentStatus.LEASED, leased_at=now, lease_expires_at=expires)
+        if reopened:
+            return Assignment.objects.select_related("instance").get(
+                instance_id=item.instance_id, annotator=annotator
+            )
+        return Assignment.objects.create(
+            campaign=campaign,
+            instance_id=item.instance_id,
+            queue_item=item,
+            annotator=annotator,
+            status=AssignmentStatus.LEASED,
+            leased_at=now,
+            lease_expires_at=expires,
+            display_order=_display_order(campaign=campaign, instance_id=item.instance_id),
+        )
+
+
+def _display_order(*, campaign: Campaign, instance_id: int) -> list[int]:
+    positions = list(
+        Response.objects.filter(instance_id=instance_id).order_by("position").values_list("position", flat=True)
     )
+    if campaign.randomize_response_order:
+        random.shuffle(positions)
+    return positions
+
+
+def return_expired_slots(*, campaign: Campaign, now: datetime | None = None) -> int:
+    """Mark the campaign's leases past their expiry EXPIRED and give their slots back.
+
+    Returns how many were returned. Safe under concurrency: each lease is flipped by a
+    conditional UPDATE, so its slot is given back once.
+    """
+    now = now or timezone.now()
+    stale = list(
+        Assignment.objects.filter(
+            campaign=campaign, status=AssignmentStatus.LEASED, lease_expires_at__lte=now
+        ).values_list("pk", "queue_item_id")[:_SWEEP_LIMIT]
+    )
+    returned = 0
+    for pk, item_id in stale:
+        # One transaction per lease: the flip and the slot's return commit together.
+        with transaction.atomic():
+            flipped = Assignment.objects.filter(
+                pk=pk, status=AssignmentStatus.LEASED, lease_expires_at__lte=now
+            ).update(status=AssignmentStatus.EXPIRED)
+            if flipped:
+                QueueItem.objects.filter(pk=item_id).update(slots_taken=F("slots_taken") - 1)
+                returned += 1
+    return returned
+
+
+def retake_expired_slot(*, assignment: Assignment, now: datetime | None = None) -> bool:
+    """Give an expired lease back to its annotator if its item still has a free slot.
+
+    A late annotator keeps their item unless someone else has taken the slot meanwhile.
+    """
+    now = now or timezone.now()
+    expires = now + timedelta(minutes=assignment.campaign.lease_minutes)
+    # One transaction: the slot is taken only together with the lease it belongs to.
+    with transaction.atomic():
+        took = QueueItem.objects.filter(
+            pk=assignment.queue_item_id, slots_taken__lt=F("required_overlap")
+        ).update(slots_taken=F("slots_taken") + 1)
+        if took != 1:
+            return False
+        reopened = Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.EXPIRED).update(
+            status=AssignmentStatus.LEASED, lease_expires_at=expires
+        )
+        if reopened != 1:
+            transaction.set_rollback(True)
+            return False
+    assignment.status = AssignmentStatus.LEASED
+    assignment.lease_expires_at = expires
+    return True
+
+
+def skip_assignment(
+    *, assignment_id: int, annotator, reason: SkipReason, note: str = ""
+) -> Assignment:
+    """The annotator passes on their open item (and may flag it); its slot goes back to the
+    queue and they are not asked again. Idempotent for an already skipped item."""
+    assignment = Assignment.objects.filter(pk=assignment_id, annotator=annotator).first()
+    if assignment is None:
+        raise SkipRejected("This item is not assigned to you.")
+    if reason not in SkipReason.values:
+        raise SkipRejected(f'"{reason}" is not a skip reason.')
+    if assignment.status == AssignmentStatus.SKIPPED:
+        return assignment
+    skipped = {"status": AssignmentStatus.SKIPPED, "skip_reason": reason, "skip_note": note[:500], "draft": {}}
+    # One transaction: the status flip and the returned slot commit together. Each flip is
+    # conditional on the status it read, so a concurrent sweep never gets the slot back twice.
+    with transaction.atomic():
+        if Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.LEASED).update(**skipped):
+            QueueItem.objects.filter(pk=assignment.queue_item_id).update(slots_taken=F("slots_taken") - 1)
+        elif not Assignment.objects.filter(pk=assignment.pk, status=AssignmentStatus.EXPIRED).update(**skipped):
+            raise SkipRejected("This item was already submitted; it can be edited, not skipped.")
+    assignment.refresh_from_db()
+    return assignment
+
+
+def mark_opened(*, assignment: Assignment, now: datetime | None = None) -> None:
+    """Record (once) when the item was first shown to its annotator, by the server's clock."""
+    if assignment.opened_at is not None:
+        return
+    now = now or timezone.now()
+    Assignment.objects.filter(pk=assignment.pk, opened_at__isnull=True).update(opened_at=now)
+    assignment.opened_at = now

@@ -1,11 +1,14 @@
-"""Creating campaigns and giving people roles in them."""
+"""Creating campaigns, their guidelines' versions, and giving people roles in them."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils.text import slugify
 
-from annotate.models import Campaign, CampaignMembership, CampaignRole, TaskKind
+from annotate.models import Campaign, CampaignMembership, CampaignRole, GuidelineVersion
+from annotate.services.task_schemas import create_task_schema_from_template
+from annotate.task_templates import DEFAULT_TEMPLATE
 
 
 def create_campaign(
@@ -13,38 +16,58 @@ def create_campaign(
     name: str,
     created_by,
     slug: str | None = None,
-    task_kind: TaskKind = TaskKind.PAIRWISE,
+    template: str = DEFAULT_TEMPLATE,
     guidelines_markdown: str = "",
     overlap: int = 1,
-    pairwise_aspects: list[str] | None = None,
-    require_justification: bool = True,
     lease_minutes: int = 30,
     human_budget: int | None = None,
+    randomize_response_order: bool = True,
 ) -> Campaign:
-    """Create a campaign; its creator becomes its first project manager."""
-    # One transaction: a campaign never exists without its project manager.
+    """Create a campaign with task schema v1 from ``template`` and guidelines v1; its creator
+    becomes its first project manager."""
+    # One transaction: a campaign never exists without its schema, guidelines and manager.
     with transaction.atomic():
         campaign = Campaign(
             name=name,
             slug=slug or slugify(name)[:80],
-            task_kind=task_kind,
-            guidelines_markdown=guidelines_markdown,
             overlap=overlap,
-            require_justification=require_justification,
             lease_minutes=lease_minutes,
             human_budget=human_budget,
+            randomize_response_order=randomize_response_order,
             created_by=created_by,
         )
-        if pairwise_aspects is not None:
-            campaign.pairwise_aspects = pairwise_aspects
         campaign.full_clean()
         campaign.save()
+        create_task_schema_from_template(campaign=campaign, template=template)
+        save_guidelines(campaign=campaign, markdown=guidelines_markdown, saved_by=created_by)
         if created_by is not None:
             add_member(campaign=campaign, user=created_by, role=CampaignRole.PROJECT_MANAGER)
     return campaign
 
 
-def add_member(*, campaign: Campaign, user, role: CampaignRole) -> CampaignMembership:
-    """Idempotent: giving someone a role they already have changes nothing."""
-    membership, _ = CampaignMembership.objects.get_or_create(campaign=campaign, user=user, role=role)
+def save_guidelines(*, campaign: Campaign, markdown: str, saved_by=None) -> GuidelineVersion:
+    """Store ``markdown`` as the campaign's next guidelines version and make it current.
+    Labels made earlier keep pointing at the version they were made under."""
+    # The campaign row is locked: two saves never take the same version number.
+    with transaction.atomic():
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        latest = campaign.guideline_versions.aggregate(v=Max("version"))["v"] or 0
+        version = GuidelineVersion.objects.create(
+            campaign=campaign, version=latest + 1, markdown=markdown, created_by=saved_by
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(guidelines=version)
+    campaign.guidelines = version
+    return version
+
+
+def add_member(
+    *, campaign: Campaign, user, role: CampaignRole, pool: str = ""
+) -> CampaignMembership:
+    """Idempotent: giving someone a role they already have changes nothing (but the pool)."""
+    membership, created = CampaignMembership.objects.get_or_create(
+        campaign=campaign, user=user, role=role, defaults={"pool": pool}
+    )
+    if not created and pool and membership.pool != pool:
+        membership.pool = pool
+        membership.save(update_fields=["pool"])
     return membership

@@ -26,8 +26,9 @@ from annotate.importers.base import (
     decompress,
     read_json_lines,
 )
-from annotate.models import Campaign, ImportUpload, Instance, JobKind, JobRun, Response
+from annotate.models import Campaign, ImportUpload, Instance, JobKind, JobRun, QueueItem, Response
 from annotate.services.jobs import JobFailed, create_job, enqueue_job, run_claimed_job
+from annotate.services.task_schemas import campaign_schema
 
 __all__ = [
     "IMPORT_TASK",
@@ -179,7 +180,8 @@ def check_file(
 def response_count_for(*, campaign: Campaign) -> ResponseCount:
     """How many responses an instance of ``campaign`` may hold."""
     # A pairwise judgement (and the DPO export) sees only two responses; rating is per response.
-    return ResponseCount.PAIR if campaign.asks_pairwise else ResponseCount.ONE_OR_MORE
+    compares_pairs = campaign_schema(campaign).compares_pairs
+    return ResponseCount.PAIR if compares_pairs else ResponseCount.ONE_OR_MORE
 
 
 def _existing_id_errors(*, campaign: Campaign, parsed: list[ParsedInstance]) -> list[RowError]:
@@ -238,6 +240,12 @@ def _write_instances(
                 for position, response in enumerate(item.responses)
             ],
             batch_size=BATCH_SIZE,
+        )
+        QueueItem.objects.bulk_create(
+            [
+                QueueItem(campaign=campaign, instance=instance, required_overlap=campaign.overlap)
+                for instance in instances
+            ]
         )
 
 

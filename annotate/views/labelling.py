@@ -17,16 +17,23 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotate.forms import PairwiseJudgementForm
+from annotate.forms import SkipForm, TaskAnswerForm
 from annotate.models import Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
-from annotate.selectors import count_submitted_by
+from annotate.selectors import get_annotator_progress, responses_in_display_order
 from annotate.services.annotations import (
     SubmissionRejected,
     save_assignment_draft,
-    submit_pairwise_annotation,
+    submit_annotation,
 )
-from annotate.services.assignments import claim_next_assignment, get_current_assignment
+from annotate.services.assignments import (
+    SkipRejected,
+    claim_next_assignment,
+    get_current_assignment,
+    mark_opened,
+    skip_assignment,
+)
+from annotate.services.task_schemas import campaign_schema
 
 ANNOTATOR = {CampaignRole.ANNOTATOR.value}
 TASK_PARTIAL = "annotate/partials/task.html"
@@ -54,11 +61,16 @@ def annotator_login_required(view):
     return wrapped
 
 
-def _form_for(*, campaign, assignment: Assignment | None, data=None, initial=None):
+def _form_for(*, campaign, assignment: Assignment, responses, data=None, initial=None) -> TaskAnswerForm:
     # Field ids unique per assignment: htmx restores focus to an element with the same id
     # after a swap, which put the cursor in the next item's text box (keys then typed digits).
-    auto_id = f"a{assignment.pk}_%s" if assignment else "id_%s"
-    return PairwiseJudgementForm(data, campaign=campaign, initial=initial, auto_id=auto_id)
+    return TaskAnswerForm(
+        data,
+        schema=campaign_schema(campaign),
+        n_responses=len(responses),
+        initial=initial,
+        auto_id=f"a{assignment.pk}_%s",
+    )
 
 
 def _task_context(
@@ -72,19 +84,25 @@ def _task_context(
     lost_answer: str = "",
     show_start: bool = False,
 ) -> dict:
-    responses = list(assignment.instance.responses.order_by("position")[:2]) if assignment else []
-    if form is None and assignment is not None:
-        form = _form_for(campaign=campaign, assignment=assignment, initial=assignment.draft or None)
+    responses = responses_in_display_order(assignment) if assignment else []
+    if assignment is not None:
+        mark_opened(assignment=assignment)
+        if form is None:
+            form = _form_for(
+                campaign=campaign, assignment=assignment, responses=responses, initial=assignment.draft or None
+            )
     return {
         "campaign": campaign,
         "assignment": assignment,
         "responses": responses,
         "form": form,
+        "units": form.units() if form is not None else [],
+        "skip_form": SkipForm(auto_id=f"skip{assignment.pk}_%s") if assignment else None,
         "error": error,
         "notice": notice,
         "lost_answer": lost_answer,
         "show_start": show_start,
-        "done_count": count_submitted_by(campaign=campaign, annotator=request.user),
+        "progress": get_annotator_progress(campaign=campaign, annotator=request.user),
     }
 
 
@@ -129,13 +147,17 @@ def submit_label(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)
-    form = _form_for(campaign=campaign, assignment=assignment, data=request.POST)
+    responses = responses_in_display_order(assignment)
+    form = _form_for(campaign=campaign, assignment=assignment, responses=responses, data=request.POST)
     if not form.is_valid():
         # The same item again, with the annotator's answer and what is missing.
         return _render(request, _task_context(request, campaign, assignment=assignment, form=form), status=422)
     try:
-        outcome = submit_pairwise_annotation(
-            assignment_id=assignment.pk, annotator=request.user, judgement=form.to_judgement()
+        outcome = submit_annotation(
+            assignment_id=assignment.pk,
+            annotator=request.user,
+            answers=form.to_answers(),
+            time_spent_seconds=form.cleaned_data.get("time_spent_seconds"),
         )
     except SubmissionRejected as exc:
         assignment.refresh_from_db()
@@ -176,11 +198,41 @@ def save_draft(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return HttpResponse(status=404)
-    form = _form_for(campaign=campaign, assignment=assignment)
-    draft = {
-        name: request.POST.get(name, "")[:20_000]
-        for name in form.draft_field_names()
-        if request.POST.get(name)
-    }
+    form = _form_for(campaign=campaign, assignment=assignment, responses=responses_in_display_order(assignment))
+    draft = {}
+    for name in form.draft_field_names():
+        values = [value[:20_000] for value in request.POST.getlist(name) if value]
+        if values:
+            draft[name] = values if len(values) > 1 or name in form.multiple_choice_names() else values[0]
     saved = save_assignment_draft(assignment_id=assignment.pk, annotator=request.user, draft=draft)
     return HttpResponse(status=204 if saved else 409)
+
+
+@never_cache
+@annotator_login_required
+@require_POST
+def skip_item(request, slug: str, assignment_id: int):
+    """Pass on the open item (with a reason; broken / unsafe / other also flag it), then show
+    the next one."""
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
+    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+    if assignment.campaign_id != campaign.pk:
+        return redirect("label_next", slug=slug)
+    form = SkipForm(request.POST)
+    if not form.is_valid():
+        context = _task_context(request, campaign, assignment=assignment, error="Choose a reason to skip.")
+        return _render(request, context, status=422)
+    try:
+        skip_assignment(
+            assignment_id=assignment.pk,
+            annotator=request.user,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        )
+    except SkipRejected as exc:
+        return _render(request, _task_context(request, campaign, assignment=assignment, error=str(exc)), status=409)
+    nxt = claim_next_assignment(campaign=campaign, annotator=request.user)
+    if not request.htmx:
+        return redirect("label_next", slug=slug)
+    notice = f"Skipped item {assignment.instance.external_id}."
+    return _render(request, _task_context(request, campaign, assignment=nxt, notice=notice))

@@ -1,5 +1,6 @@
 // The labelling workspace: keyboard shortcuts, focus after each swap, time spent, and drafts.
-// 1–5: overall preference (A≫B … B≫A) · j: justification · Ctrl/Cmd+Enter: submit · Esc: leave text.
+// Digits answer the highlighted question · ] / [ next / previous · j: next text box ·
+// Ctrl/Cmd+Enter: submit · s: skip or flag · g: guidelines · ?: the list of keys · Esc: leave text.
 // Drafts: every change is kept in localStorage (survives a lost session) and autosaved to the
 // server (survives a reload or another device); the server copy is rendered into the form.
 (function () {
@@ -40,7 +41,8 @@
     const fields = {};
     for (const el of f.elements) {
       if (!el.name || el.name === "csrfmiddlewaretoken" || el.name === "time_spent_seconds") continue;
-      if (el.type === "radio" || el.type === "checkbox") { if (el.checked) fields[el.name] = el.value; }
+      if (el.type === "radio") { if (el.checked) fields[el.name] = el.value; }
+      else if (el.type === "checkbox") { if (el.checked) (fields[el.name] = fields[el.name] || []).push(el.value); }
       else if (el.tagName === "TEXTAREA" || el.type === "text") { if (el.value) fields[el.name] = el.value; }
     }
     return fields;
@@ -50,7 +52,8 @@
     for (const [name, value] of Object.entries(fields)) {
       const items = f.querySelectorAll(`[name="${CSS.escape(name)}"]`);
       for (const el of items) {
-        if (el.type === "radio" || el.type === "checkbox") el.checked = el.value === value;
+        if (el.type === "radio") el.checked = el.value === value;
+        else if (el.type === "checkbox") el.checked = [].concat(value).indexOf(el.value) >= 0;
         else el.value = value;
       }
     }
@@ -63,7 +66,10 @@
   }
 
   function saveDraftToServer(f) {
-    const body = new URLSearchParams(answerFields(f));
+    const body = new URLSearchParams();
+    for (const [name, value] of Object.entries(answerFields(f))) {
+      for (const item of [].concat(value)) body.append(name, item);
+    }
     fetch(f.dataset.draftUrl, {
       method: "POST", body: body, credentials: "same-origin",
       headers: Object.assign({ "HX-Request": "true" }, csrfHeaders()),
@@ -100,31 +106,161 @@
   document.addEventListener("change", onAnswerChanged);
 
   // ---- keys ---------------------------------------------------------------------------------
+  // Every control is reachable without Tab: the highlighted question is the one holding the
+  // focus (a fieldset or text block with tabindex=-1); digits answer it and move on.
+  function units(f) { return Array.from(f.querySelectorAll("[data-unit]")); }
+
+  function activeUnit(f) {
+    const el = document.activeElement;
+    return el && f.contains(el) ? el.closest("[data-unit]") : null;
+  }
+
+  function isAnswered(unit) {
+    return unit.dataset.kind === "text"
+      ? !!unit.querySelector("textarea").value.trim()
+      : !!unit.querySelector("input:checked");
+  }
+
+  function focusUnit(unit) {
+    if (!unit) return;
+    unit.focus({ preventScroll: true });
+    unit.scrollIntoView({ block: "nearest" });
+  }
+
+  function moveBy(f, step) {
+    const all = units(f);
+    const here = all.indexOf(activeUnit(f));
+    const next = here < 0 ? (step > 0 ? 0 : all.length - 1) : here + step;
+    if (next >= 0 && next < all.length) focusUnit(all[next]);
+  }
+
+  function digitTarget(f) {
+    const here = activeUnit(f);
+    if (here && here.dataset.kind !== "text") return here;
+    return units(f).find(function (u) { return u.dataset.kind !== "text" && !isAnswered(u); })
+      || units(f).find(function (u) { return u.dataset.kind !== "text"; });
+  }
+
+  function optionForKey(unit, key) {
+    for (const label of unit.querySelectorAll(".scale-option")) {
+      const kbd = label.querySelector("kbd");
+      if (kbd && kbd.textContent.trim() === key) return label.querySelector("input");
+    }
+    return null;
+  }
+
+  function answerWithDigit(f, key) {
+    const unit = digitTarget(f);
+    if (!unit) return;
+    const input = optionForKey(unit, key);
+    if (!input) return;
+    if (input.type === "checkbox") {
+      input.checked = !input.checked;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+      focusUnit(unit);
+      return;
+    }
+    input.checked = true;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    const all = units(f);
+    const next = all[all.indexOf(unit) + 1];
+    focusUnit(next || unit);
+  }
+
+  function focusNextText(f) {
+    const all = units(f);
+    const here = all.indexOf(activeUnit(f));
+    const later = all.slice(here + 1).concat(all.slice(0, here + 1));
+    const unit = later.find(function (u) { return u.dataset.kind === "text"; });
+    if (unit) unit.querySelector("textarea").focus();
+  }
+
+  function skipPanel() { return document.getElementById("skip-panel"); }
+
+  function openSkip() {
+    const panel = skipPanel();
+    if (!panel) return;
+    panel.hidden = false;
+    panel.querySelector("[data-skip]").focus();
+  }
+
+  function closeSkip() {
+    const panel = skipPanel();
+    if (panel) panel.hidden = true;
+    const heading = document.getElementById("task-heading");
+    if (heading) heading.focus();
+  }
+
+  function toggleGuidelines() {
+    const aside = document.getElementById("guidelines");
+    if (aside) aside.classList.toggle("collapsed");
+  }
+
+  function toggleShortcuts() {
+    const dialog = document.getElementById("shortcuts");
+    if (!dialog) return;
+    if (dialog.open) dialog.close(); else dialog.showModal();
+  }
+
   document.addEventListener("keydown", function (event) {
     const f = form();
+    const dialog = document.getElementById("shortcuts");
+    if (dialog && dialog.open) return;  // the dialog handles Esc itself
+    if (event.key === "?" && !isTyping(event.target)) { event.preventDefault(); toggleShortcuts(); return; }
     if (!f) return;
+    const panel = skipPanel();
+    if (panel && !panel.hidden && panel.contains(event.target)) {
+      if (event.key === "Escape") { event.preventDefault(); closeSkip(); return; }
+      if (isTyping(event.target)) return;
+      if (event.key >= "1" && event.key <= "9") {
+        const input = optionForKey(panel, event.key);
+        if (input) { input.checked = true; event.preventDefault(); }
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        panel.requestSubmit();
+      }
+      return;
+    }
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
       event.preventDefault();
       submitTask();
       return;
     }
     if (isTyping(event.target)) {
-      if (event.key === "Escape") event.target.blur();
+      if (event.key === "Escape") {
+        const unit = event.target.closest("[data-unit]");
+        event.target.blur();
+        if (unit) focusUnit(unit);
+      }
       return;
     }
     if (event.altKey || event.ctrlKey || event.metaKey) return;
-    if (event.key >= "1" && event.key <= "5") {
-      const options = f.querySelectorAll("#overall input[type=radio]");
-      const option = options[Number(event.key) - 1];
-      if (option) {
-        option.checked = true;
-        option.dispatchEvent(new Event("change", { bubbles: true }));
-      }
+    if (event.key >= "0" && event.key <= "9") {
       event.preventDefault();
+      answerWithDigit(f, event.key);
+    } else if (event.key === "]" ) {
+      event.preventDefault(); moveBy(f, 1);
+    } else if (event.key === "[") {
+      event.preventDefault(); moveBy(f, -1);
     } else if (event.key === "j") {
-      const text = f.elements.namedItem("justification");
-      if (text) { text.focus(); event.preventDefault(); }
+      event.preventDefault(); focusNextText(f);
+    } else if (event.key === "Enter") {
+      const unit = activeUnit(f);
+      if (unit && unit.dataset.kind === "text" && document.activeElement === unit) {
+        event.preventDefault(); unit.querySelector("textarea").focus();
+      } else if (unit && document.activeElement === unit) {
+        event.preventDefault(); moveBy(f, 1);
+      }
+    } else if (event.key === "s") {
+      event.preventDefault(); openSkip();
+    } else if (event.key === "g") {
+      event.preventDefault(); toggleGuidelines();
     }
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("#skip-open")) openSkip();
+    else if (event.target.closest("#skip-cancel")) closeSkip();
   });
 
   // Fill time spent for mouse submissions too.

@@ -11,18 +11,19 @@ from annotate.judgements import PairwiseJudgement
 from annotate.services.annotations import (
     LLMPairwiseLabel,
     record_llm_annotations,
-    submit_pairwise_annotation,
+    submit_annotation,
 )
 from annotate.services.assignments import claim_next_assignment
-from tests.conftest import build_campaign
+from annotate.services.campaigns import save_guidelines
+from tests.conftest import build_campaign, pairwise_answers
 
 
 def label_by_human(campaign, person, preference):
     assignment = claim_next_assignment(campaign=campaign, annotator=person)
-    submit_pairwise_annotation(
+    submit_annotation(
         assignment_id=assignment.pk,
         annotator=person,
-        judgement=PairwiseJudgement(overall_preference=preference, justification="because"),
+        answers=pairwise_answers(preference, justification="because"),
     )
     return assignment.instance
 
@@ -43,9 +44,7 @@ def label_by_llm(campaign, instance, preference, model_name="local-rm/test"):
 
 
 def publish_guidelines_version(campaign, version: int) -> None:
-    # No service edits guidelines yet; labels made after this are stamped with ``version``.
-    type(campaign).objects.filter(pk=campaign.pk).update(guidelines_version=version)
-    campaign.refresh_from_db()
+    assert save_guidelines(campaign=campaign, markdown=f"Guidelines {version}").version == version
 
 
 def download(campaign, researcher) -> list[dict]:

@@ -19,7 +19,6 @@ from annotate.models import (
     JobRun,
     JobStatus,
     Response,
-    TaskKind,
 )
 from annotate.services import imports as imports_service
 from annotate.services.campaigns import create_campaign
@@ -79,7 +78,7 @@ def campaign(pm):
 @pytest.fixture
 def rating_campaign(pm):
     return create_campaign(
-        name="Ratings", slug="ratings", created_by=pm, task_kind=TaskKind.RATING
+        name="Ratings", slug="ratings", created_by=pm, template="helpsteer2_rating"
     )
 
 
@@ -471,7 +470,7 @@ def test_a_pairwise_campaign_refuses_rows_without_exactly_two_responses_and_impo
 
 
 def test_a_campaign_asking_for_preferences_and_ratings_also_compares_exactly_two(pm):
-    both = create_campaign(name="Both", slug="both", created_by=pm, task_kind=TaskKind.BOTH)
+    both = create_campaign(name="Both", slug="both", created_by=pm, template="rate_then_prefer")
 
     assert error_texts(both, jsonl(generic_row("three", responses=answers(3)))) == [
         f'line 1, field "responses": {THREE_ARE_NOT_A_PAIR}'

@@ -9,18 +9,21 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from annotate.judgements import PairwiseJudgement
 from annotate.models import Annotation, AssignmentStatus
-from annotate.services.annotations import SubmissionRejected, submit_pairwise_annotation
+from annotate.services.annotations import SubmissionRejected, submit_annotation
+from annotate.services.answers import AnswerInput
 from annotate.services.assignments import claim_next_assignment
-from tests.conftest import build_campaign, is_postgres, make_user
+from tests.conftest import build_campaign, is_postgres, make_user, pairwise_answers, stored_answers
 
-GOOD = PairwiseJudgement(
-    overall_preference=-1,
-    aspect_preferences={"helpfulness": -2, "harmlessness": 0},
-    justification="@A answers the question; @B is unsafe.",
-    time_spent_seconds=12.5,
+GOOD = pairwise_answers(
+    -1, helpfulness=-2, harmlessness=0, justification="@A answers the question; @B is unsafe."
 )
+
+
+def submit_pairwise_annotation(*, assignment_id, annotator, judgement, now=None):
+    return submit_annotation(
+        assignment_id=assignment_id, annotator=annotator, answers=judgement, time_spent_seconds=12.5, now=now
+    )
 
 
 def test_submission_records_the_judgement_with_human_provenance(campaign, annotator):
@@ -32,8 +35,14 @@ def test_submission_records_the_judgement_with_human_provenance(campaign, annota
     assert outcome.created
     assert annotation.source == "human" and annotation.annotator == annotator
     assert annotation.overall_preference == -1
-    assert annotation.aspect_preferences == {"helpfulness": -2, "harmlessness": 0}
+    assert stored_answers(annotation) == {
+        ("overall", None): -1,
+        ("helpfulness", None): -2,
+        ("harmlessness", None): 0,
+        ("justification", None): "@A answers the question; @B is unsafe.",
+    }
     assert annotation.time_spent_seconds == 12.5
+    assert annotation.guidelines == campaign.guidelines and annotation.task_schema == campaign.task_schema
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.SUBMITTED
 
@@ -53,15 +62,15 @@ def test_second_submit_of_same_assignment_counts_once(campaign, annotator):
 def test_a_changed_second_submit_updates_the_one_label_and_counts_once(campaign, annotator):
     assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
     first = submit_pairwise_annotation(assignment_id=assignment.pk, annotator=annotator, judgement=GOOD)
-    changed_mind = PairwiseJudgement(overall_preference=2, justification="@B after all")
+    changed_mind = pairwise_answers(2, justification="@B after all")
     second = submit_pairwise_annotation(
         assignment_id=assignment.pk, annotator=annotator, judgement=changed_mind
     )
     assert not second.created and second.changed
     assert second.annotation.pk == first.annotation.pk
     stored = Annotation.objects.get(instance=assignment.instance)
-    assert (stored.overall_preference, stored.justification, stored.revision) == (2, "@B after all", 2)
-    assert stored.aspect_preferences == {}
+    assert (stored.overall_preference, stored.revision) == (2, 2)
+    assert stored_answers(stored) == {("overall", None): 2, ("justification", None): "@B after all"}
 
 
 def test_someone_elses_assignment_cannot_be_submitted(campaign, annotator, second_annotator):
@@ -101,15 +110,23 @@ def test_late_submission_is_accepted_while_nobody_took_the_slot(pm, db):
 @pytest.mark.parametrize(
     ("judgement", "message"),
     [
-        (PairwiseJudgement(overall_preference=3, justification="x"), "overall preference must be between -2 and 2"),
-        (PairwiseJudgement(overall_preference=0, justification="  "), "A justification is required"),
         (
-            PairwiseJudgement(overall_preference=0, justification="x", aspect_preferences={"style": 1}),
-            "unknown aspect(s): style",
+            [AnswerInput("overall", codes=("3",)), AnswerInput("justification", text="x")],
+            '"Overall, which response is better?": "3" is not one of its options',
+        ),
+        (pairwise_answers(0, justification="  "), '"Justification" is required'),
+        (pairwise_answers(None, justification="x"), '"Overall, which response is better?" is required'),
+        (
+            pairwise_answers(0, justification="x") + [AnswerInput("style", codes=("Tie",))],
+            '"style" is not a question of this task',
         ),
         (
-            PairwiseJudgement(overall_preference=0, justification="x", aspect_preferences={"helpfulness": -5}),
-            "helpfulness preference must be between -2 and 2",
+            pairwise_answers(0, justification="x") + [AnswerInput("helpfulness", codes=("-5",))],
+            '"Helpfulness": "-5" is not one of its options',
+        ),
+        (
+            pairwise_answers(0, justification="x") + [AnswerInput("overall", codes=("Tie",))],
+            '"overall" is answered twice',
         ),
     ],
 )

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from annotate.models import Annotation, Assignment, Response
 from annotate.services.assignments import claim_next_assignment
-from tests.conftest import build_campaign
+from tests.conftest import build_campaign, stored_answers
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -20,7 +20,7 @@ def logged_in(user) -> Client:
 
 
 def answer(**overrides):
-    data = {"overall_preference": "-2", "justification": "@A is correct.", "aspect_helpfulness": "-1"}
+    data = {"overall": "A-is-clearly-better", "justification": "@A is correct.", "helpfulness": "A-is-slightly-better"}
     data.update(overrides)
     return data
 
@@ -66,7 +66,12 @@ def test_htmx_submit_saves_and_returns_the_next_item(campaign, annotator):
     response = client.post(reverse("submit_label", args=[campaign.slug, first.pk]), answer(), **HTMX)
     assert response.status_code == 200
     saved = Annotation.objects.get(assignment=first)
-    assert saved.overall_preference == -2 and saved.aspect_preferences == {"helpfulness": -1}
+    assert saved.overall_preference == -2
+    assert stored_answers(saved) == {
+        ("overall", None): -2,
+        ("helpfulness", None): -1,
+        ("justification", None): "@A is correct.",
+    }
     nxt = Assignment.objects.exclude(pk=first.pk).get(annotator=annotator)
     assert f'data-assignment="{nxt.pk}"' in response.content.decode()
     assert "<html" not in response.content.decode()  # a partial, not a page
@@ -117,7 +122,9 @@ def test_raw_html_in_prompts_and_responses_is_shown_as_text(pm, annotator):
     instance.save(update_fields=["messages"])
     Response.objects.filter(position=1).update(text="Use <em>em</em> &amp; `a < b`")
 
-    body = logged_in(annotator).get(reverse("label_next", args=[campaign.slug])).content.decode()
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    body = client.get(reverse("label_next", args=[campaign.slug])).content.decode()
 
     assert "Show me &lt;b&gt;bold&lt;/b&gt;" in body
     assert "Use &lt;em&gt;em&lt;/em&gt; &amp;amp; <code>a &lt; b</code>" in body

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from annotate.models import Annotation, Assignment, AssignmentStatus, CampaignStatus
 from annotate.services.assignments import claim_next_assignment
-from tests.conftest import build_campaign, make_user
+from tests.conftest import build_campaign, make_user, stored_answers
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -26,7 +26,7 @@ def logged_in(user) -> Client:
 
 
 def answer(**overrides):
-    data = {"overall_preference": "-2", "justification": "@A is correct.", "aspect_helpfulness": "-1"}
+    data = {"overall": "A-is-clearly-better", "justification": "@A is correct.", "helpfulness": "A-is-slightly-better"}
     data.update(overrides)
     return data
 
@@ -84,7 +84,7 @@ def test_each_item_has_its_own_field_ids(campaign, annotator):
     next_page = client.post(submit_url(campaign, first), answer(), **HTMX).content.decode()
     ids_before = set(re.findall(r'id="([^"]+)"', first_page)) - {"task-form", "task-heading"}
     ids_after = set(re.findall(r'id="([^"]+)"', next_page))
-    field_ids = {i for i in ids_before if "justification" in i or "overall_preference" in i}
+    field_ids = {i for i in ids_before if "justification" in i or "overall" in i}
     assert field_ids, "the form's fields carry ids"
     assert not field_ids & ids_after
 
@@ -122,7 +122,7 @@ def test_an_invalid_answer_keeps_the_same_item_with_what_was_chosen(campaign, an
     body = response.content.decode()
     assert response.status_code == 422
     assert f'data-assignment="{first.pk}"' in body
-    assert re.search(r'value="-2"[^>]*checked', body)
+    assert re.search(r'value="A-is-clearly-better"[^>]*checked', body)
 
 
 # Bug 3: an ended session answers HTMX with 401 (the form stays), and logging in with ``next``
@@ -162,15 +162,15 @@ def test_a_draft_is_saved_on_the_server_and_restored_after_reload(campaign, anno
     lease = Assignment.objects.get(annotator=annotator)
     response = client.post(
         reverse("save_draft", args=[campaign.slug, lease.pk]),
-        {"overall_preference": "1", "justification": "half <b>written</b>"},
+        {"overall": "B-is-slightly-better", "justification": "half <b>written</b>"},
         **HTMX,
     )
     assert response.status_code == 204
     saved = Assignment.objects.get(pk=lease.pk)
-    assert saved.draft == {"overall_preference": "1", "justification": "half <b>written</b>"}
+    assert saved.draft == {"overall": "B-is-slightly-better", "justification": "half <b>written</b>"}
     assert saved.lease_expires_at >= lease.lease_expires_at
     body = logged_in(annotator).get(reverse("label_next", args=[campaign.slug])).content.decode()
-    assert re.search(r'value="1"[^>]*checked', body)
+    assert re.search(r'value="B-is-slightly-better"[^>]*checked', body)
     assert "half &lt;b&gt;written&lt;/b&gt;</textarea>" in body
 
 
@@ -213,13 +213,13 @@ def test_resubmitting_a_changed_answer_updates_the_one_stored_label(campaign, an
     client.post(submit_url(campaign, first), answer(), **HTMX)
     response = client.post(
         submit_url(campaign, first),
-        answer(overall_preference="1", justification="On reflection @B.", aspect_helpfulness=""),
+        answer(overall="B-is-slightly-better", justification="On reflection @B.", helpfulness=""),
         **HTMX,
     )
     stored = Annotation.objects.get(assignment=first)
     assert Annotation.objects.filter(instance=first.instance).count() == 1
-    assert (stored.overall_preference, stored.justification) == (1, "On reflection @B.")
-    assert stored.aspect_preferences == {}
+    assert stored.overall_preference == 1
+    assert stored_answers(stored) == {("overall", None): 1, ("justification", None): "On reflection @B."}
     assert stored.revision == 2 and stored.updated_at is not None
     assert "Updated your earlier answer" in response.content.decode()
 
@@ -242,7 +242,7 @@ def test_a_closed_campaign_refuses_changes_to_submitted_answers_and_says_so(camp
     client.post(submit_url(campaign, first), answer(), **HTMX)
     campaign.status = CampaignStatus.COMPLETED
     campaign.save()
-    response = client.post(submit_url(campaign, first), answer(overall_preference="2"), **HTMX)
+    response = client.post(submit_url(campaign, first), answer(overall="B-is-clearly-better"), **HTMX)
     assert response.status_code == 409
     assert "can no longer be changed" in response.content.decode()
     assert Annotation.objects.get(assignment=first).overall_preference == -2

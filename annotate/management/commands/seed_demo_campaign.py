@@ -27,6 +27,16 @@ DEMO_LOGINS = [
 ]
 
 
+# One demo campaign per task template, each over the same demo items.
+DEMO_CAMPAIGNS = [
+    (DEMO_SLUG, "Demo: everyday assistant replies", "simple_pairwise"),
+    ("demo-multipref", "Demo: MultiPref pairwise", "multipref"),
+    ("demo-helpsteer2-preference", "Demo: HelpSteer2-Preference strength", "helpsteer2_preference"),
+    ("demo-helpsteer2-rating", "Demo: HelpSteer2 ratings", "helpsteer2_rating"),
+    ("demo-rate-then-prefer", "Demo: rate, then prefer", "rate_then_prefer"),
+]
+
+
 class Command(BaseCommand):
     help = "Create the demo campaign and demo logins (idempotent)."
 
@@ -53,27 +63,28 @@ class Command(BaseCommand):
             user.save()
             users[username] = (user, role)
 
-        campaign = Campaign.objects.filter(slug=DEMO_SLUG).first()
-        if campaign is None:
-            campaign = create_campaign(
-                name="Demo: everyday assistant replies",
-                slug=DEMO_SLUG,
-                created_by=users["pm"][0],
-                guidelines_markdown=(DEMO_DIR / "guidelines.md").read_text(),
-                overlap=1,
-            )
-        for user, role in users.values():
-            if role is not None:
-                add_member(campaign=campaign, user=user, role=role)
-        if not campaign.instances.exists():
-            summary = import_instances(
-                campaign=campaign,
-                data=(DEMO_DIR / "demo_campaign.jsonl").read_bytes(),
-                file_format="generic",
-            )
-            self.stdout.write(f"Imported {summary.created} demo instances.")
-
-        self.stdout.write(self.style.SUCCESS(f"Demo campaign: {campaign.name} (/campaigns/{DEMO_SLUG}/)"))
+        for slug, name, template in DEMO_CAMPAIGNS:
+            campaign = Campaign.objects.filter(slug=slug).first()
+            if campaign is None:
+                campaign = create_campaign(
+                    name=name,
+                    slug=slug,
+                    template=template,
+                    created_by=users["pm"][0],
+                    guidelines_markdown=(DEMO_DIR / "guidelines.md").read_text(),
+                    overlap=1,
+                )
+            for user, role in users.values():
+                if role is not None:
+                    add_member(campaign=campaign, user=user, role=role)
+            if not campaign.instances.exists():
+                summary = import_instances(
+                    campaign=campaign,
+                    data=(DEMO_DIR / "demo_campaign.jsonl").read_bytes(),
+                    file_format="generic",
+                )
+                self.stdout.write(f"Imported {summary.created} demo instances into {slug}.")
+            self.stdout.write(self.style.SUCCESS(f"Demo campaign: {campaign.name} (/campaigns/{slug}/)"))
         self.stdout.write("Demo logins (username / password):")
         for username, password, role in DEMO_LOGINS:
             label = role.label if role is not None else "Site admin"

@@ -1,0 +1,184 @@
+"""Move every campaign, label and lease onto the v2 data model, losing nothing.
+
+- Each campaign's ``task_kind`` / ``pairwise_aspects`` / ``rating_scales`` /
+  ``require_justification`` become task schema v1 (template ``migrated``): the overall
+  5-point preference (primary), one optional 5-point question per aspect, one 0–4 (or the
+  configured bounds) rating question per scale and response (key ``<name>_rating`` when an
+  aspect has the same name), and the justification.
+- ``guidelines_markdown`` / ``guidelines_version`` become a GuidelineVersion row; versions that
+  only labels still name get a row whose text says it was not kept.
+- Each annotation's ``overall_preference``, ``aspect_preferences``, ``ratings`` and
+  ``justification`` become AnswerValue rows. An aspect or attribute the campaign no longer
+  lists becomes an extra optional question, so no answer is dropped.
+- Each instance gets a QueueItem (overlap from the campaign, slots = live assignments).
+"""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+LIKERT_5 = [
+    (-2, "A-is-clearly-better", "A is clearly better"),
+    (-1, "A-is-slightly-better", "A is slightly better"),
+    (0, "Tie", "Tie"),
+    (1, "B-is-slightly-better", "B is slightly better"),
+    (2, "B-is-clearly-better", "B is clearly better"),
+]
+
+
+def _add_likert(Question, QuestionOption, schema, *, key, label, order, required, primary=False, group=""):
+    question = Question.objects.create(
+        schema=schema, key=key, kind="pairwise", target="pair", label=label,
+        required=required, order=order, primary=primary, group=group,
+    )
+    for i, (value, code, option_label) in enumerate(LIKERT_5):
+        QuestionOption.objects.create(question=question, value=value, code=code, label=option_label, order=i)
+    return question
+
+
+def _add_rating(Question, QuestionOption, schema, *, key, low, high, order):
+    # An attribute may share its name with an aspect ("both" campaigns): keys are unique per schema.
+    label = key.replace("_", " ").capitalize()
+    if Question.objects.filter(schema=schema, key=key).exists():
+        key = f"{key}_rating"
+    question = Question.objects.create(
+        schema=schema, key=key, kind="rating", target="each_response",
+        label=label, required=True, order=order, group="ratings",
+    )
+    for i, value in enumerate(range(low, high + 1)):
+        QuestionOption.objects.create(question=question, value=value, code=str(value), label=str(value), order=i)
+    return question
+
+
+def forwards(apps, schema_editor):
+    Campaign = apps.get_model("annotate", "Campaign")
+    TaskSchema = apps.get_model("annotate", "TaskSchema")
+    Question = apps.get_model("annotate", "Question")
+    QuestionOption = apps.get_model("annotate", "QuestionOption")
+    GuidelineVersion = apps.get_model("annotate", "GuidelineVersion")
+    Annotation = apps.get_model("annotate", "Annotation")
+    AnswerValue = apps.get_model("annotate", "AnswerValue")
+    Instance = apps.get_model("annotate", "Instance")
+    QueueItem = apps.get_model("annotate", "QueueItem")
+    Assignment = apps.get_model("annotate", "Assignment")
+
+    for campaign in Campaign.objects.all().order_by("id"):
+        _migrate_campaign(
+            campaign, Question, QuestionOption, TaskSchema, GuidelineVersion, Annotation,
+            AnswerValue, Instance, QueueItem, Assignment,
+        )
+
+
+def _migrate_campaign(
+    campaign, Question, QuestionOption, TaskSchema, GuidelineVersion, Annotation,
+    AnswerValue, Instance, QueueItem, Assignment,
+):
+    schema = TaskSchema.objects.create(campaign=campaign, version=1, template="migrated")
+    order = 0
+    questions = {}
+    asks_pairwise = campaign.task_kind in ("pairwise", "both")
+    asks_ratings = campaign.task_kind in ("rating", "both")
+    if asks_pairwise:
+        questions["overall"] = _add_likert(
+            Question, QuestionOption, schema, key="overall",
+            label="Overall, which response is better?", order=order, required=True, primary=True,
+        )
+        for aspect in campaign.pairwise_aspects or []:
+            order += 1
+            questions[aspect] = _add_likert(
+                Question, QuestionOption, schema, key=aspect, label=aspect.capitalize(),
+                order=order, required=False, group="aspects",
+            )
+    if asks_ratings:
+        for scale in campaign.rating_scales or []:
+            order += 1
+            questions[f"rating:{scale['name']}"] = _add_rating(
+                Question, QuestionOption, schema, key=scale["name"],
+                low=int(scale.get("min", 0)), high=int(scale.get("max", 4)), order=order,
+            )
+    order += 1
+    questions["justification"] = Question.objects.create(
+        schema=schema, key="justification", kind="text", target="pair", label="Justification",
+        required=campaign.require_justification and asks_pairwise, order=order,
+    )
+
+    versions = {campaign.guidelines_version: campaign.guidelines_markdown}
+    for used in Annotation.objects.filter(campaign=campaign).values_list("guidelines_version", flat=True).distinct():
+        versions.setdefault(used, "(The text of this version was not kept before guideline versions were stored.)")
+    guideline_rows = {
+        version: GuidelineVersion.objects.create(campaign=campaign, version=version, markdown=markdown)
+        for version, markdown in sorted(versions.items())
+    }
+    campaign.task_schema = schema
+    campaign.guidelines = guideline_rows[campaign.guidelines_version]
+    campaign.save(update_fields=["task_schema", "guidelines"])
+
+    def question_for(key, *, kind):
+        nonlocal order
+        lookup = key if kind == "pairwise" else f"rating:{key}"
+        if lookup not in questions:
+            order += 1
+            if kind == "pairwise":
+                questions[lookup] = _add_likert(
+                    Question, QuestionOption, schema, key=key, label=key.capitalize(),
+                    order=order, required=False, group="aspects",
+                )
+            else:
+                questions[lookup] = _add_rating(
+                    Question, QuestionOption, schema, key=key, low=0, high=4, order=order,
+                )
+                questions[lookup].required = False
+                questions[lookup].save(update_fields=["required"])
+        return questions[lookup]
+
+    def option_for(question, value):
+        option = QuestionOption.objects.filter(question=question, value=value).first()
+        if option is None:  # a value outside the configured bounds: keep it, as its own option
+            option = QuestionOption.objects.create(
+                question=question, value=value, code=str(value), label=str(value),
+                order=QuestionOption.objects.filter(question=question).count(),
+            )
+        return option
+
+    for annotation in Annotation.objects.filter(campaign=campaign).order_by("id"):
+        answers = []
+        if annotation.overall_preference is not None:
+            question = question_for("overall", kind="pairwise")
+            option = option_for(question, annotation.overall_preference)
+            answers.append(AnswerValue(annotation=annotation, question=question, option=option, value=option.value))
+        for aspect, value in sorted((annotation.aspect_preferences or {}).items()):
+            question = question_for(aspect, kind="pairwise")
+            option = option_for(question, value)
+            answers.append(AnswerValue(annotation=annotation, question=question, option=option, value=option.value))
+        for position, scores in sorted((annotation.ratings or {}).items()):
+            for attribute, value in sorted(scores.items()):
+                question = question_for(attribute, kind="rating")
+                option = option_for(question, value)
+                answers.append(
+                    AnswerValue(
+                        annotation=annotation, question=question, response_position=int(position),
+                        option=option, value=option.value,
+                    )
+                )
+        if annotation.justification:
+            answers.append(
+                AnswerValue(annotation=annotation, question=questions["justification"], text=annotation.justification)
+            )
+        AnswerValue.objects.bulk_create(answers)
+        annotation.task_schema = schema
+        annotation.guidelines = guideline_rows[annotation.guidelines_version]
+        annotation.save(update_fields=["task_schema", "guidelines"])
+
+    for instance in Instance.objects.filter(campaign=campaign).order_by("id"):
+        live = Assignment.objects.filter(instance=instance, status__in=["leased", "submitted"]).count()
+        item = QueueItem.objects.create(
+            campaign=campaign, instance=instance, required_overlap=max(campaign.overlap, live),
+            slots_taken=live,
+        )
+        Assignment.objects.filter(instance=instance).update(queue_item=item)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("annotate", "0003_task_schema_answers_guidelines_queue")]
+
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

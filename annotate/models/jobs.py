@@ -1,0 +1,82 @@
+"""Long jobs and the uploads waiting for them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class JobKind(models.TextChoices):
+    IMPORT = "import", "Import"
+    LLM_ANNOTATION = "llm_annotation", "LLM annotation"
+    EXPORT = "export", "Export"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class JobRun(models.Model):
+    """One long job (import, LLM annotation, export, ...): its state, progress and outcome.
+
+    A worker claims the row QUEUED→RUNNING with a conditional UPDATE, so a redelivered
+    message never runs the job twice at once.
+    """
+
+    kind = models.CharField(max_length=32, choices=JobKind.choices)
+    campaign = models.ForeignKey(
+        "annotate.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    # Structured failure details a UI can list, e.g. import row errors.
+    error_details = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["campaign", "kind", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class ImportUpload(models.Model):
+    """An uploaded file waiting for (or kept after) its import job.
+
+    Stored in the database so that a worker on another machine can read it without a
+    shared filesystem.
+    """
+
+    job = models.OneToOneField(JobRun, on_delete=models.CASCADE, related_name="upload")
+    filename = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=32)
+    content = models.BinaryField()
+    size_bytes = models.PositiveBigIntegerField()
+
+

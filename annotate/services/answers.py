@@ -1,0 +1,173 @@
+"""Answers: checking them against a task schema, and turning what an annotator saw into
+what is stored.
+
+An annotator sees the responses in their assignment's display order (A may be the row's
+second response). Forms report answers in display slots; :func:`to_positions` maps them back
+to response positions and flips pairwise values when A and B were swapped, so that stored
+answers never depend on the order shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from annotate.models import AnswerValue, QuestionKind
+from annotate.services.task_schemas import QuestionView, SchemaView
+
+
+class AnswersRejected(ValueError):
+    """The answers break the schema; the message names the question and why."""
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    """One answer to one question: option codes (one, or any number for choices) or text.
+
+    ``slot`` is a display slot (0 = shown as A) when it comes from a form, or a response
+    position when it comes from an importer or an LLM annotator; None for pair questions.
+    """
+
+    question: str
+    slot: int | None = None
+    codes: tuple[str, ...] = ()
+    text: str = ""
+
+
+def to_positions(
+    *, schema: SchemaView, answers: Iterable[AnswerInput], display_order: Sequence[int]
+) -> list[AnswerInput]:
+    """Answers in display slots → answers in response positions (pairwise values flipped
+    when the pair was shown swapped). An empty display order means the natural order."""
+    order = list(display_order)
+    swapped = order[:2] == [1, 0]
+    mapped: list[AnswerInput] = []
+    for answer in answers:
+        question = schema.by_key.get(answer.question)
+        slot = answer.slot
+        if slot is not None and order:
+            if not 0 <= slot < len(order):
+                raise AnswersRejected(f'"{answer.question}": there is no response {slot_letter(slot)}.')
+            slot = order[slot]
+        codes = answer.codes
+        if swapped and question is not None and question.kind == QuestionKind.PAIRWISE:
+            codes = tuple(_mirrored_code(question, code) for code in codes)
+        mapped.append(AnswerInput(question=answer.question, slot=slot, codes=codes, text=answer.text))
+    return mapped
+
+
+def _mirrored_code(question: QuestionView, code: str) -> str:
+    option = question.option_by_code.get(code)
+    if option is None or option.value is None:
+        return code  # unknown codes are reported by check_answers; "neither valid" stays
+    mirrored = question.option_with_value(-option.value)
+    return mirrored.code if mirrored else code
+
+
+def slot_letter(slot: int) -> str:
+    return chr(ord("A") + slot) if 0 <= slot < 26 else str(slot)
+
+
+@dataclass(frozen=True)
+class CheckedAnswers:
+    rows: tuple[AnswerValue, ...]  # unsaved, without an annotation yet
+    overall_preference: int | None  # the primary question's value, by position
+
+
+def check_answers(
+    *,
+    schema: SchemaView,
+    answers: Sequence[AnswerInput],
+    n_responses: int,
+    enforce_required: bool = True,
+) -> CheckedAnswers:
+    """Validate answers (in response positions) against the schema; raise AnswersRejected
+    naming the first problem. Nothing is dropped: an answer the schema has no place for is
+    an error, not ignored. ``enforce_required=False`` is for labels from elsewhere (LLM
+    annotators, imported datasets) that answer only some questions."""
+    given: dict[tuple[str, int | None], AnswerInput] = {}
+    for answer in answers:
+        question = schema.by_key.get(answer.question)
+        if question is None:
+            raise AnswersRejected(f'"{answer.question}" is not a question of this task.')
+        if question.kind == QuestionKind.PAIRWISE and n_responses != 2:
+            raise AnswersRejected(f'"{question.key}" compares two responses; this item has {n_responses}.')
+        if question.per_response:
+            if answer.slot is None or not 0 <= answer.slot < n_responses:
+                raise AnswersRejected(f'"{question.key}" is asked of each response; say which one.')
+        elif answer.slot is not None:
+            raise AnswersRejected(f'"{question.key}" is about the pair, not one response.')
+        if (answer.question, answer.slot) in given:
+            raise AnswersRejected(f'"{question.key}" is answered twice.')
+        given[(answer.question, answer.slot)] = answer
+
+    rows: list[AnswerValue] = []
+    overall: int | None = None
+    for question in schema.questions:
+        slots: list[int | None] = list(range(n_responses)) if question.per_response else [None]
+        if question.kind == QuestionKind.PAIRWISE and n_responses != 2:
+            continue
+        for slot in slots:
+            answer = given.get((question.key, slot))
+            where = f'"{question.label}"' + (f" for response {slot_letter(slot)}" if slot is not None else "")
+            if question.kind == QuestionKind.TEXT:
+                text = (answer.text if answer else "").strip()
+                if not text:
+                    if question.required and enforce_required:
+                        raise AnswersRejected(f"{where} is required.")
+                    continue
+                if question.max_length and len(text) > question.max_length:
+                    raise AnswersRejected(
+                        f"{where} is {len(text)} characters; at most {question.max_length}."
+                    )
+                rows.append(AnswerValue(question_id=question.id, response_position=slot, text=text))
+                continue
+            codes = answer.codes if answer else ()
+            if not codes:
+                if question.required and enforce_required and not question.multiple:
+                    raise AnswersRejected(f"{where} is required.")
+                continue
+            if not question.multiple and len(codes) > 1:
+                raise AnswersRejected(f"{where} takes one answer, got {len(codes)}.")
+            if len(set(codes)) != len(codes):
+                raise AnswersRejected(f"{where}: an option is ticked twice.")
+            for code in codes:
+                option = question.option_by_code.get(code)
+                if option is None:
+                    allowed = ", ".join(o.code for o in question.options)
+                    raise AnswersRejected(f'{where}: "{code}" is not one of its options ({allowed}).')
+                rows.append(
+                    AnswerValue(
+                        question_id=question.id, response_position=slot, option_id=option.id,
+                        value=option.value,
+                    )
+                )
+                if question.primary:
+                    overall = option.value
+    return CheckedAnswers(rows=tuple(rows), overall_preference=overall)
+
+
+def answers_of(rows: Iterable[AnswerValue], schema: SchemaView) -> list[AnswerInput]:
+    """Stored rows back as answers in response positions (to compare with a resubmission)."""
+    key_of = {q.id: q for q in schema.questions}
+    grouped: dict[tuple[str, int | None], list[AnswerValue]] = {}
+    for row in rows:
+        grouped.setdefault((key_of[row.question_id].key, row.response_position), []).append(row)
+    answers = []
+    for (key, slot), items in grouped.items():
+        question = schema.by_key[key]
+        if question.kind == QuestionKind.TEXT:
+            answers.append(AnswerInput(question=key, slot=slot, text=items[0].text))
+        else:
+            codes = {o.id: o.code for o in question.options}
+            answers.append(AnswerInput(question=key, slot=slot, codes=tuple(sorted(codes[r.option_id] for r in items))))
+    return answers
+
+
+def canonical(answers: Iterable[AnswerInput]) -> set[tuple]:
+    """A comparable form of a set of answers (order of ticks and blank answers ignored)."""
+    return {
+        (a.question, a.slot, tuple(sorted(a.codes)), a.text.strip())
+        for a in answers
+        if a.codes or a.text.strip()
+    }

@@ -1,0 +1,114 @@
+"""Migrating v1 rows (campaign-level task config, labels in JSON) onto task schemas, answer
+rows, guideline versions and queue items loses nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+BEFORE = [("annotate", "0002_assignment_drafts_and_annotation_revisions")]
+AFTER = [("annotate", "0005_drop_campaign_task_config_and_json_labels")]
+
+
+@pytest.fixture
+def old_apps(transactional_db):
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    yield executor.loader.project_state(BEFORE).apps
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def migrate_forward():
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER)
+    return executor.loader.project_state(AFTER).apps
+
+
+def test_v1_campaigns_labels_and_leases_move_onto_the_v2_model(old_apps):
+    User = old_apps.get_model("auth", "User")
+    Campaign = old_apps.get_model("annotate", "Campaign")
+    Instance = old_apps.get_model("annotate", "Instance")
+    Response = old_apps.get_model("annotate", "Response")
+    Assignment = old_apps.get_model("annotate", "Assignment")
+    Annotation = old_apps.get_model("annotate", "Annotation")
+    now = timezone.now()
+    person = User.objects.create(username="old-annotator")
+    campaign = Campaign.objects.create(
+        name="Old", slug="old", task_kind="both", pairwise_aspects=["helpfulness", "harmlessness"],
+        rating_scales=[{"name": "helpfulness", "min": 0, "max": 4}], require_justification=True,
+        guidelines_markdown="# Now v3", guidelines_version=3, overlap=2,
+    )
+    labelled, leased, fresh = (
+        Instance.objects.create(campaign=campaign, external_id=f"i{n}", messages=[{"role": "user", "content": "q"}])
+        for n in range(3)
+    )
+    for instance in (labelled, leased, fresh):
+        for position in (0, 1):
+            Response.objects.create(instance=instance, position=position, text=f"r{position}")
+    done = Assignment.objects.create(
+        campaign=campaign, instance=labelled, annotator=person, status="submitted",
+        leased_at=now, lease_expires_at=now, submitted_at=now,
+    )
+    Assignment.objects.create(
+        campaign=campaign, instance=leased, annotator=person, status="leased",
+        leased_at=now, lease_expires_at=now, draft={"justification": "half"},
+    )
+    Annotation.objects.create(
+        campaign=campaign, instance=labelled, source="human", assignment=done, annotator=person,
+        overall_preference=-1, aspect_preferences={"helpfulness": -2, "style": 1},
+        ratings={"0": {"helpfulness": 3}, "1": {"helpfulness": 1, "verbosity": 4}},
+        justification="@A is right", guidelines_version=1, time_spent_seconds=9.0,
+    )
+    Annotation.objects.create(
+        campaign=campaign, instance=labelled, source="llm", model_name="judge", prompt_version="v1",
+        overall_preference=2, guidelines_version=3, confidence=0.7,
+    )
+
+    apps = migrate_forward()
+
+    Campaign = apps.get_model("annotate", "Campaign")
+    Annotation = apps.get_model("annotate", "Annotation")
+    QueueItem = apps.get_model("annotate", "QueueItem")
+    Assignment = apps.get_model("annotate", "Assignment")
+    campaign = Campaign.objects.get(slug="old")
+    schema = campaign.task_schema
+    questions = {q.key: q for q in schema.questions.all()}
+    assert questions["overall"].primary and questions["overall"].kind == "pairwise"
+    assert sorted(o.value for o in questions["overall"].options.all()) == [-2, -1, 0, 1, 2]
+    assert questions["helpfulness"].kind == "pairwise" and not questions["helpfulness"].required
+    assert questions["justification"].required
+    ratings = sorted((q.key, q.label) for q in questions.values() if q.kind == "rating")
+    assert ratings == [("helpfulness_rating", "Helpfulness"), ("verbosity", "Verbosity")]
+
+    guidelines = {g.version: g.markdown for g in campaign.guideline_versions.all()}
+    assert campaign.guidelines.version == 3 and guidelines[3] == "# Now v3"
+    assert 1 in guidelines  # the version the human label was made under
+
+    human = Annotation.objects.get(source="human")
+    assert human.guidelines.version == 1 and human.task_schema_id == schema.pk
+    rows = {
+        (a.question.key, a.question.kind, a.response_position): a.value if a.option_id else a.text
+        for a in human.answers.select_related("question")
+    }
+    assert rows[("overall", "pairwise", None)] == -1
+    assert rows[("helpfulness", "pairwise", None)] == -2
+    assert rows[("style", "pairwise", None)] == 1  # an aspect no longer configured is kept
+    assert rows[("justification", "text", None)] == "@A is right"
+    rating_rows = {(k, p): v for (k, kind, p), v in rows.items() if kind == "rating"}
+    assert rating_rows == {
+        ("helpfulness_rating", 0): 3, ("helpfulness_rating", 1): 1, ("verbosity", 1): 4,
+    }
+    assert human.answers.count() == 7
+    llm = Annotation.objects.get(source="llm")
+    assert llm.overall_preference == 2 and llm.guidelines.version == 3
+    assert [a.value for a in llm.answers.all()] == [2]
+
+    items = {q.instance.external_id: q for q in QueueItem.objects.select_related("instance")}
+    assert {k: (q.slots_taken, q.required_overlap) for k, q in items.items()} == {
+        "i0": (1, 2), "i1": (1, 2), "i2": (0, 2),
+    }
+    assert not Assignment.objects.filter(queue_item__isnull=True).exists()
+    assert Assignment.objects.get(status="leased").draft == {"justification": "half"}
