@@ -13,7 +13,7 @@ from annotate.selectors import campaigns_visible_to, roles_in_campaign
 
 
 def get_campaign_for_role_or_404(*, user, slug: str, roles: set[str]) -> Campaign:
-    campaign = campaigns_visible_to(user).filter(slug=slug).first()
+    campaign = campaigns_visible_to(user).filter(slug=slug).select_related("task_schema", "guidelines").first()
     if campaign is None:
         raise Http404("No such campaign.")
     if not roles & roles_in_campaign(user=user, campaign=campaign):

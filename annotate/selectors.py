@@ -160,6 +160,9 @@ def count_submitted_by(*, campaign: Campaign, annotator) -> int:
     ).count()
 
 
+REMAINING_COUNT_CAP = 1000
+
+
 @dataclass(frozen=True)
 class AnnotatorProgress:
     done: int  # submitted by this annotator
@@ -170,6 +173,10 @@ class AnnotatorProgress:
     def total(self) -> int:
         return self.done + self.open + self.remaining
 
+    @property
+    def remaining_is_capped(self) -> bool:
+        return self.remaining > REMAINING_COUNT_CAP
+
 
 def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgress:
     counts = campaign.assignments.filter(annotator=annotator).aggregate(
@@ -179,10 +186,12 @@ def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgres
     theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
         status=AssignmentStatus.EXPIRED
     )
+    # Counted up to a cap, so the cost of showing progress does not grow with the campaign.
     remaining = (
         QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
         .exclude(route=Route.LLM)
         .exclude(Exists(theirs))
+        .values("pk")[: REMAINING_COUNT_CAP + 1]
         .count()
     )
     return AnnotatorProgress(done=counts["done"], open=counts["open"], remaining=remaining)
@@ -196,9 +205,12 @@ class DisplayedResponse:
     text: str
 
 
-def responses_in_display_order(assignment: Assignment) -> list[DisplayedResponse]:
+def responses_by_position(*, instance_id: int) -> dict[int, Response]:
+    return {r.position: r for r in Response.objects.filter(instance_id=instance_id)}
+
+
+def in_display_order(*, assignment: Assignment, responses: dict[int, Response]) -> list[DisplayedResponse]:
     """The instance's responses in the order this annotator sees them."""
-    responses = {r.position: r for r in Response.objects.filter(instance_id=assignment.instance_id)}
     order = [p for p in assignment.display_order if p in responses] or sorted(responses)
     order += [p for p in sorted(responses) if p not in order]
     return [

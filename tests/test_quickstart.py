@@ -80,7 +80,12 @@ def test_quickstart_serves_the_demo_and_its_worker_process_runs_the_llm_job(embe
     assert manage(embedded_env, "migrate", "--noinput").returncode == 0
     first = manage(embedded_env, "seed_demo_campaign")
     assert first.returncode == 0, first.stderr
-    assert "Imported 16 demo instances." in first.stdout
+    # One demo campaign per task template, 16 items each.
+    for slug in (
+        "demo-everyday-assistant", "demo-multipref", "demo-helpsteer2-preference",
+        "demo-helpsteer2-rating", "demo-rate-then-prefer",
+    ):
+        assert f"Imported 16 demo instances into {slug}." in first.stdout
     for login in ("pm", "annotator1", "annotator2", "researcher"):
         assert re.search(rf"\b{login}\s+/ demo-{login}-pass", first.stdout)
     again = manage(embedded_env, "seed_demo_campaign")

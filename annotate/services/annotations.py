@@ -85,7 +85,8 @@ def submit_annotation(
         raise SubmissionRejected("This item is not assigned to you.")
     campaign = assignment.campaign
     schema = campaign_schema(campaign)
-    n_responses = assignment.instance.responses.count()
+    # The display order lists every response (recorded when the item was first shown).
+    n_responses = len(assignment.display_order) or assignment.instance.responses.count()
     try:
         positioned = to_positions(schema=schema, answers=answers, display_order=assignment.display_order)
         checked = check_answers(schema=schema, answers=positioned, n_responses=n_responses)

@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from annotate.models import (
@@ -27,7 +27,6 @@ from annotate.models import (
     Campaign,
     CampaignStatus,
     QueueItem,
-    Response,
     Route,
     SkipReason,
 )
@@ -105,13 +104,11 @@ def _renew_lease(*, assignment: Assignment, campaign: Campaign, now: datetime) -
 
 def _open_items(*, campaign: Campaign, annotator):
     # The annotator's own expired lease does not exclude an item: they may get it back.
-    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
-        status=AssignmentStatus.EXPIRED
-    )
+    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator)
     return (
         QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
         .exclude(route=Route.LLM)
-        .exclude(Exists(theirs))
+        .exclude(Exists(theirs.exclude(status=AssignmentStatus.EXPIRED)))
         .order_by("-priority", "-slots_taken", "id")
     )
 
@@ -119,7 +116,16 @@ def _open_items(*, campaign: Campaign, annotator):
 def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool) -> Assignment | None:
     # One transaction: the locked row, the slot and the assignment commit together.
     with transaction.atomic():
-        item = _open_items(campaign=campaign, annotator=annotator).select_for_update(skip_locked=not wait).first()
+        theirs_expired = Assignment.objects.filter(
+            instance_id=OuterRef("instance_id"), annotator=annotator, status=AssignmentStatus.EXPIRED
+        )
+        item = (
+            _open_items(campaign=campaign, annotator=annotator)
+            .annotate(theirs_expired=Exists(theirs_expired))
+            .select_related("instance")
+            .select_for_update(skip_locked=not wait, of=("self",))
+            .first()
+        )
         if item is None:
             return None
         # Conditional UPDATE: a slot is taken only while one is free.
@@ -129,32 +135,31 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
         if took != 1:
             return None
         expires = now + timedelta(minutes=campaign.lease_minutes)
-        reopened = Assignment.objects.filter(
-            instance_id=item.instance_id, annotator=annotator, status=AssignmentStatus.EXPIRED
-        ).update(status=AssignmentStatus.LEASED, leased_at=now, lease_expires_at=expires)
-        if reopened:
+        if item.theirs_expired:
+            # Their own earlier lease comes back with its draft and display order.
+            Assignment.objects.filter(
+                instance_id=item.instance_id, annotator=annotator, status=AssignmentStatus.EXPIRED
+            ).update(status=AssignmentStatus.LEASED, leased_at=now, lease_expires_at=expires)
             return Assignment.objects.select_related("instance").get(
                 instance_id=item.instance_id, annotator=annotator
             )
         return Assignment.objects.create(
             campaign=campaign,
-            instance_id=item.instance_id,
+            instance=item.instance,
             queue_item=item,
             annotator=annotator,
             status=AssignmentStatus.LEASED,
             leased_at=now,
             lease_expires_at=expires,
-            display_order=_display_order(campaign=campaign, instance_id=item.instance_id),
         )
 
 
-def _display_order(*, campaign: Campaign, instance_id: int) -> list[int]:
-    positions = list(
-        Response.objects.filter(instance_id=instance_id).order_by("position").values_list("position", flat=True)
-    )
+def display_order_for(*, campaign: Campaign, positions: list[int]) -> list[int]:
+    """The order to show an item's responses in: shuffled when the campaign asks for it."""
+    order = list(positions)
     if campaign.randomize_response_order:
-        random.shuffle(positions)
-    return positions
+        random.shuffle(order)
+    return order
 
 
 def return_expired_slots(*, campaign: Campaign, now: datetime | None = None) -> int:
@@ -231,10 +236,22 @@ def skip_assignment(
     return assignment
 
 
-def mark_opened(*, assignment: Assignment, now: datetime | None = None) -> None:
-    """Record (once) when the item was first shown to its annotator, by the server's clock."""
-    if assignment.opened_at is not None:
+def mark_opened(*, assignment: Assignment, positions: list[int], now: datetime | None = None) -> None:
+    """Record (once) when the item was first shown to its annotator, by the server's clock,
+    and the order its responses are shown in (``positions``: the instance's responses)."""
+    changes: dict = {}
+    if assignment.opened_at is None:
+        changes["opened_at"] = now or timezone.now()
+    if not assignment.display_order:
+        changes["display_order"] = display_order_for(campaign=assignment.campaign, positions=positions)
+    if not changes:
         return
-    now = now or timezone.now()
-    Assignment.objects.filter(pk=assignment.pk, opened_at__isnull=True).update(opened_at=now)
-    assignment.opened_at = now
+    only_if = Q(pk=assignment.pk)
+    if "display_order" in changes:
+        # Conditional: of two first displays at once, one order is recorded and both show it.
+        only_if &= Q(display_order=[])
+    if Assignment.objects.filter(only_if).update(**changes):
+        for name, value in changes.items():
+            setattr(assignment, name, value)
+    else:
+        assignment.refresh_from_db(fields=["display_order", "opened_at"])

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotate.forms import SkipForm, TaskAnswerForm
 from annotate.models import Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
-from annotate.selectors import get_annotator_progress, responses_in_display_order
+from annotate.selectors import get_annotator_progress, in_display_order, responses_by_position
 from annotate.services.annotations import (
     SubmissionRejected,
     save_assignment_draft,
@@ -61,6 +61,12 @@ def annotator_login_required(view):
     return wrapped
 
 
+def _displayed_responses(assignment: Assignment):
+    responses = responses_by_position(instance_id=assignment.instance_id)
+    mark_opened(assignment=assignment, positions=sorted(responses))
+    return in_display_order(assignment=assignment, responses=responses)
+
+
 def _form_for(*, campaign, assignment: Assignment, responses, data=None, initial=None) -> TaskAnswerForm:
     # Field ids unique per assignment: htmx restores focus to an element with the same id
     # after a swap, which put the cursor in the next item's text box (keys then typed digits).
@@ -84,13 +90,11 @@ def _task_context(
     lost_answer: str = "",
     show_start: bool = False,
 ) -> dict:
-    responses = responses_in_display_order(assignment) if assignment else []
-    if assignment is not None:
-        mark_opened(assignment=assignment)
-        if form is None:
-            form = _form_for(
-                campaign=campaign, assignment=assignment, responses=responses, initial=assignment.draft or None
-            )
+    responses = _displayed_responses(assignment) if assignment else []
+    if assignment is not None and form is None:
+        form = _form_for(
+            campaign=campaign, assignment=assignment, responses=responses, initial=assignment.draft or None
+        )
     return {
         "campaign": campaign,
         "assignment": assignment,
@@ -147,7 +151,7 @@ def submit_label(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)
-    responses = responses_in_display_order(assignment)
+    responses = _displayed_responses(assignment)
     form = _form_for(campaign=campaign, assignment=assignment, responses=responses, data=request.POST)
     if not form.is_valid():
         # The same item again, with the annotator's answer and what is missing.
@@ -198,7 +202,7 @@ def save_draft(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return HttpResponse(status=404)
-    form = _form_for(campaign=campaign, assignment=assignment, responses=responses_in_display_order(assignment))
+    form = _form_for(campaign=campaign, assignment=assignment, responses=_displayed_responses(assignment))
     draft = {}
     for name in form.draft_field_names():
         values = [value[:20_000] for value in request.POST.getlist(name) if value]

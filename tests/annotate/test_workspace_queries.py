@@ -1,0 +1,50 @@
+"""The annotator's hot path runs a fixed number of queries, whatever the campaign's size.
+
+Counts include the four every logged-in request pays (session, user, campaign, role) and,
+under the test's transaction, the savepoints of each atomic block.
+"""
+
+from __future__ import annotations
+
+from django.test import Client
+from django.urls import reverse
+
+from annotate.models import Assignment
+from tests.conftest import build_campaign
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+NEXT_ITEM_QUERIES = 15
+SUBMIT_AND_NEXT_QUERIES = 23
+SHOW_QUERIES = 8
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_getting_the_next_item_runs_a_fixed_number_of_queries(pm, annotator, django_assert_num_queries):
+    for size in (3, 60):
+        campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=size, name=f"c{size}")
+        client = client_for(annotator)
+        with django_assert_num_queries(NEXT_ITEM_QUERIES):
+            response = client.post(reverse("label_claim", args=[campaign.slug]), **HTMX)
+        assert response.status_code == 200
+        with django_assert_num_queries(SHOW_QUERIES):
+            client.get(reverse("label_next", args=[campaign.slug]))
+
+
+def test_submit_and_next_runs_a_fixed_number_of_queries(pm, annotator, django_assert_num_queries):
+    for size in (3, 60):
+        campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=size, name=f"c{size}")
+        client = client_for(annotator)
+        client.post(reverse("label_claim", args=[campaign.slug]), **HTMX)
+        assignment = Assignment.objects.get(annotator=annotator, campaign=campaign)
+        with django_assert_num_queries(SUBMIT_AND_NEXT_QUERIES):
+            response = client.post(
+                reverse("submit_label", args=[campaign.slug, assignment.pk]),
+                {"overall": "Tie", "justification": "same"},
+                **HTMX,
+            )
+        assert response.status_code == 200 and "Saved item" in response.content.decode()
