@@ -116,7 +116,7 @@ def stored_answers(annotation) -> dict:
         if row.question.kind == "text":
             result[where] = row.text
         elif row.question.kind == "choices":
-            result.setdefault(where, []).append(row.option.code)
+            result[where] = sorted([*result.get(where, []), row.option.code])
         else:
             result[where] = row.value
     return result

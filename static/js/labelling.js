@@ -168,8 +168,13 @@
   }
 
   function focusNextText(f) {
+    const current = activeUnit(f);
+    if (current && current.dataset.kind === "text" && !isAnswered(current)) {
+      current.querySelector("textarea").focus();  // the highlighted, still empty text question
+      return;
+    }
     const all = units(f);
-    const here = all.indexOf(activeUnit(f));
+    const here = all.indexOf(current);
     const later = all.slice(here + 1).concat(all.slice(0, here + 1));
     const unit = later.find(function (u) { return u.dataset.kind === "text"; });
     if (unit) unit.querySelector("textarea").focus();
