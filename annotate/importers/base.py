@@ -84,6 +84,37 @@ class ParsedResponse:
 
 
 @dataclass(frozen=True)
+class ParsedAnswer:
+    """One answer of an imported label: a question key, the response position (None for the
+    pair) and option codes (or a value, as text, for numeric scales) or free text."""
+
+    question: str
+    position: int | None = None
+    codes: tuple[str, ...] = ()
+    text: str = ""
+    field: str = ""  # the column inside the label it came from, for error messages
+
+
+@dataclass(frozen=True)
+class ParsedLabel:
+    """A label the source dataset carries, by one of its (pseudonymous) annotators.
+
+    ``field`` is where it sits in the row, for error messages. ``preferred`` is a bare
+    direction ("A"/"B" by position) for formats that say only which response won; the import
+    service maps it onto the campaign's overall question. ``raw`` is the source record as it
+    was, kept whole in the annotation's raw output.
+    """
+
+    annotator: str
+    field: str
+    pool: str = ""
+    answers: tuple[ParsedAnswer, ...] = ()
+    preferred: str | None = None
+    time_spent_seconds: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ParsedInstance:
     """One valid row (or, for paired formats, group of rows) ready to become an Instance.
 
@@ -97,6 +128,7 @@ class ParsedInstance:
     responses: list[ParsedResponse]
     metadata: dict[str, Any] = field(default_factory=dict)
     id_field: str = "id"
+    labels: tuple[ParsedLabel, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ Columns read: ``prompt``, ``response`` and the optional ratings ``helpfulness``,
   ``prompt + "\\0" + response_0 + "\\0" + response_1`` (UTF-8; ``prompt + "\\0" +
   response_0`` for a one-response instance), so re-importing the same file finds the
   same ids.
-- Ratings are kept, for now, in ``metadata["helpsteer2_ratings"]`` keyed by response
-  position (``{"0": {"helpfulness": 3, ...}, "1": {...}}``), only the columns present.
+- Ratings become one imported label per instance by ``helpsteer2-release`` (the released
+  scores are already aggregated over 3–5 annotators: the rounded mean of the three most
+  agreeing), answering the rating questions of the same names for each response (the
+  HelpSteer2 rating template). Only the columns present are answered.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from dataclasses import dataclass
 
 from annotate.importers.base import (
     Importer,
+    ParsedAnswer,
     ParsedInstance,
+    ParsedLabel,
     ParsedResponse,
     ResponseCount,
     RowChecker,
@@ -159,14 +163,26 @@ def _instance(halves: list[_HalfPair]) -> ParsedInstance:
     texts = [half.response for half in halves]
     assert all(text is not None for text in texts)
     digest = hashlib.sha256("\0".join([first.prompt, *texts]).encode()).hexdigest()
-    metadata: dict[str, object] = {}
+    labels: tuple[ParsedLabel, ...] = ()
     if any(half.ratings for half in halves):
-        metadata["helpsteer2_ratings"] = {str(i): half.ratings for i, half in enumerate(halves)}
+        ratings = {str(i): half.ratings for i, half in enumerate(halves)}
+        labels = (
+            ParsedLabel(
+                annotator="helpsteer2-release",
+                field="helpfulness",
+                answers=tuple(
+                    ParsedAnswer(question=name, position=i, codes=(str(value),))
+                    for i, half in enumerate(halves)
+                    for name, value in half.ratings.items()
+                ),
+                raw={"ratings": ratings},
+            ),
+        )
     return ParsedInstance(
         line=first.line,
         external_id=f"hs2-{digest[:16]}",
         messages=first.messages,
         responses=[ParsedResponse(text=text) for text in texts],
-        metadata=metadata,
         id_field="prompt",
+        labels=labels,
     )

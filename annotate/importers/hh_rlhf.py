@@ -26,6 +26,7 @@ import re
 
 from annotate.importers.base import (
     ParsedInstance,
+    ParsedLabel,
     ParsedResponse,
     ResponseCount,
     RowChecker,
@@ -76,6 +77,15 @@ class HhRlhfImporter(RowImporter):
             responses=[ParsedResponse(text=reply) for reply in replies],
             metadata={"source": "hh-rlhf", "source_preference": "A" if chosen_first else "B"},
             id_field="chosen",
+            # The crowd worker's choice: which response won, with no strength.
+            labels=(
+                ParsedLabel(
+                    annotator="hh-rlhf-crowdworker",
+                    field="chosen",
+                    preferred="A" if chosen_first else "B",
+                    raw={"chosen": "A" if chosen_first else "B"},
+                ),
+            ),
         )
 
 

@@ -8,8 +8,9 @@ through :func:`start_import_job`), the Celery task ``annotate.run_import`` (thro
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,6 +28,11 @@ from annotate.importers.base import (
     read_json_lines,
 )
 from annotate.models import Campaign, ImportUpload, Instance, JobKind, JobRun, QueueItem, Response
+from annotate.services.imported_labels import (
+    check_imported_labels,
+    insert_imported_labels,
+    write_imported_labels,
+)
 from annotate.services.jobs import JobFailed, create_job, enqueue_job, run_claimed_job
 from annotate.services.task_schemas import campaign_schema
 
@@ -56,6 +62,10 @@ Progress = Callable[[int, int | None, str], None]
 class ImportSummary:
     created: int
     format: str
+    labels_imported: int = 0  # labels the file carried, now imported annotations
+    # Answers to questions this campaign's task does not ask, by question key: kept in each
+    # label's raw output, not as answers.
+    answers_not_in_task: dict[str, int] = field(default_factory=dict)
 
 
 class ImportRejected(Exception):
@@ -110,7 +120,7 @@ def import_instances(
     try:
         # All rows or none: a failure in any batch must not leave a half-imported file.
         with transaction.atomic():
-            _write_instances(campaign=campaign, parsed=parsed, import_job=import_job)
+            labels, not_in_task = _write_instances(campaign=campaign, parsed=parsed, import_job=import_job)
     except IntegrityError:
         # Races are settled by the unique (campaign, external_id) constraint: another
         # import committed some of these ids after our check.
@@ -119,7 +129,9 @@ def import_instances(
             raise
         raise ImportRejected(errors) from None
     report(total, total, f"Imported {total:,} instances")
-    return ImportSummary(created=total, format=file_format)
+    return ImportSummary(
+        created=total, format=file_format, labels_imported=labels, answers_not_in_task=dict(not_in_task)
+    )
 
 
 def check_file(
@@ -170,6 +182,10 @@ def check_file(
 
     if not parsed and not errors:
         raise ImportRejected([RowError(0, "", "the file contains no rows")])
+    schema = campaign_schema(campaign)
+    for item in parsed:
+        if item.labels:
+            errors.extend(check_imported_labels(schema=schema, item=item).errors)
     errors.extend(_existing_id_errors(campaign=campaign, parsed=parsed))
     report(total_lines, total_lines, f"Checked {total_lines:,} lines")
     if errors:
@@ -204,7 +220,12 @@ def _existing_id_errors(*, campaign: Campaign, parsed: list[ParsedInstance]) -> 
 
 def _write_instances(
     *, campaign: Campaign, parsed: list[ParsedInstance], import_job: JobRun | None
-) -> None:
+) -> tuple[int, Counter]:
+    """Insert the instances, their responses, queue items and imported labels; returns how
+    many labels were imported and the answers the task had no question for."""
+    schema = campaign_schema(campaign)
+    labels_imported = 0
+    not_in_task: Counter = Counter()
     for start in range(0, len(parsed), BATCH_SIZE):
         batch = parsed[start : start + BATCH_SIZE]
         instances = Instance.objects.bulk_create(
@@ -247,6 +268,17 @@ def _write_instances(
                 for instance in instances
             ]
         )
+        pending = []
+        for instance, item in zip(instances, batch, strict=True):
+            if not item.labels:
+                continue
+            check = check_imported_labels(schema=schema, item=item)
+            not_in_task.update(check.not_in_task)
+            pending += write_imported_labels(
+                campaign=campaign, schema=schema, instance_id=instance.pk, labels=check.labels
+            )
+        labels_imported += insert_imported_labels(pending, batch_size=BATCH_SIZE)
+    return labels_imported, not_in_task
 
 
 class ImportTooLarge(ImportRejected):

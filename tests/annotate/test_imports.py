@@ -31,7 +31,7 @@ from annotate.services.imports import (
     start_import_job,
 )
 from annotate.services.jobs import STALE_HEARTBEAT
-from tests.conftest import SHARED_DIR, needs_shared_data
+from tests.conftest import SHARED_DIR, needs_shared_data, stored_answers
 
 DATA = Path(__file__).resolve().parent / "data"
 HH_RLHF_FILE = SHARED_DIR / "data" / "hh-rlhf-harmless-test" / "test.jsonl.gz"
@@ -339,7 +339,12 @@ def test_multipref_rows_become_one_instance_per_comparison(campaign):
         "subject_study": "Culinary arts",
         "highest_level_degree": "Bachelor's",
     }
-    assert instance.annotations.count() == 0  # annotation lists are not imported yet
+    labels = {
+        (a.pool, a.external_annotator): (a.source, a.overall_preference)
+        for a in instance.annotations.all()
+    }
+    assert labels == {("normal", "w1"): ("imported", 1), ("expert", "e1"): ("imported", 2)}
+    assert summary.labels_imported == 2
 
 
 def test_multipref_errors_name_the_multipref_columns(campaign):
@@ -364,14 +369,18 @@ def test_helpsteer2_pairs_consecutive_rows_and_splits_multi_turn_prompts(campaig
         {"role": "user", "content": "What colour is the sky on a clear day?"}
     ]
     assert next(r.text for r in single.responses.all()) == "Blue."
-    assert single.metadata["helpsteer2_ratings"]["0"] == {
+    # This campaign asks no ratings: the released ratings are counted and kept whole, not answers.
+    release = single.annotations.get(source="imported")
+    assert release.external_annotator == "helpsteer2-release" and not release.answers.exists()
+    assert release.raw_output["ratings"]["0"] == {
         "helpfulness": 3,
         "correctness": 4,
         "coherence": 4,
         "complexity": 0,
         "verbosity": 0,
     }
-    assert single.metadata["helpsteer2_ratings"]["1"]["verbosity"] == 2
+    assert release.raw_output["ratings"]["1"]["verbosity"] == 2
+    assert summary.answers_not_in_task["verbosity"] == 4
     assert multi.messages == [
         {"role": "user", "content": "Suggest a name for a cat."},
         {"role": "assistant", "content": "How about Miso?"},
@@ -516,9 +525,12 @@ def test_a_lone_helpsteer2_row_becomes_a_single_response_instance_in_a_rating_ca
     digest = hashlib.sha256(f"{lone['prompt']}\0{lone['response']}".encode()).hexdigest()
     assert first.external_id == f"hs2-{digest[:16]}"
     assert [r.text for r in first.responses.all()] == ["Blue."]
-    assert first.metadata["helpsteer2_ratings"] == {
-        "0": {"helpfulness": 3, "correctness": 4, "coherence": 4, "complexity": 0, "verbosity": 0}
+    release = first.annotations.get(source="imported")
+    assert stored_answers(release) == {
+        ("helpfulness", 0): 3, ("correctness", 0): 4, ("coherence", 0): 4, ("complexity", 0): 0,
+        ("verbosity", 0): 0,
     }
+    assert summary.answers_not_in_task == {}
     assert [r.text for r in pair.responses.all()] == ["Bartholomew.", "Cat."]
 
 
