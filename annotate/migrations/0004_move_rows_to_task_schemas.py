@@ -11,6 +11,8 @@
   ``justification`` become AnswerValue rows. An aspect or attribute the campaign no longer
   lists becomes an extra optional question, so no answer is dropped.
 - Each instance gets a QueueItem (overlap from the campaign, slots = live assignments).
+- Labels v1 importers kept in metadata (HelpSteer2's ``helpsteer2_ratings``, hh-rlhf's
+  ``source_preference``) become imported annotations, as v2 imports write them.
 """
 
 from __future__ import annotations
@@ -176,6 +178,42 @@ def _migrate_campaign(
             slots_taken=live,
         )
         Assignment.objects.filter(instance=instance).update(queue_item=item)
+        _move_metadata_labels(instance, schema, questions, QuestionOption, Annotation, AnswerValue)
+
+
+def _move_metadata_labels(instance, schema, questions, QuestionOption, Annotation, AnswerValue):
+    """v1 importers kept HelpSteer2's released ratings and hh-rlhf's choice in metadata; they
+    become imported labels, as the v2 importers write them."""
+    metadata = dict(instance.metadata or {})
+    ratings = metadata.pop("helpsteer2_ratings", None)
+    if isinstance(ratings, dict):
+        label = Annotation.objects.create(
+            campaign=instance.campaign, instance=instance, source="imported",
+            external_annotator="helpsteer2-release", task_schema=schema, raw_output={"ratings": ratings},
+        )
+        rows = []
+        for position, scores in sorted(ratings.items()):
+            for attribute, value in sorted((scores or {}).items()):
+                question = questions.get(f"rating:{attribute}")
+                option = QuestionOption.objects.filter(question=question, value=value).first() if question else None
+                if option is not None:
+                    rows.append(
+                        AnswerValue(annotation=label, question=question, response_position=int(position),
+                                    option=option, value=value)
+                    )
+        AnswerValue.objects.bulk_create(rows)
+        instance.metadata = metadata
+        instance.save(update_fields=["metadata"])
+    side = metadata.get("source_preference")
+    if metadata.get("source") == "hh-rlhf" and side in ("A", "B") and "overall" in questions:
+        value = -1 if side == "A" else 1
+        option = QuestionOption.objects.get(question=questions["overall"], value=value)
+        label = Annotation.objects.create(
+            campaign=instance.campaign, instance=instance, source="imported",
+            external_annotator="hh-rlhf-crowdworker", task_schema=schema, raw_output={"chosen": side},
+            overall_preference=value,
+        )
+        AnswerValue.objects.create(annotation=label, question=questions["overall"], option=option, value=value)
 
 
 class Migration(migrations.Migration):

@@ -45,6 +45,10 @@ def test_v1_campaigns_labels_and_leases_move_onto_the_v2_model(old_apps):
         Instance.objects.create(campaign=campaign, external_id=f"i{n}", messages=[{"role": "user", "content": "q"}])
         for n in range(3)
     )
+    fresh.metadata = {"helpsteer2_ratings": {"0": {"helpfulness": 2}, "1": {"helpfulness": 4}}, "note": "kept"}
+    fresh.save()
+    leased.metadata = {"source": "hh-rlhf", "source_preference": "B"}
+    leased.save()
     for instance in (labelled, leased, fresh):
         for position in (0, 1):
             Response.objects.create(instance=instance, position=position, text=f"r{position}")
@@ -112,3 +116,11 @@ def test_v1_campaigns_labels_and_leases_move_onto_the_v2_model(old_apps):
     }
     assert not Assignment.objects.filter(queue_item__isnull=True).exists()
     assert Assignment.objects.get(status="leased").draft == {"justification": "half"}
+
+    Instance = apps.get_model("annotate", "Instance")
+    release = Annotation.objects.get(external_annotator="helpsteer2-release")
+    assert release.source == "imported" and release.instance.external_id == "i2"
+    assert sorted((a.response_position, a.value) for a in release.answers.all()) == [(0, 2), (1, 4)]
+    assert Instance.objects.get(external_id="i2").metadata == {"note": "kept"}
+    crowd = Annotation.objects.get(external_annotator="hh-rlhf-crowdworker")
+    assert crowd.instance.external_id == "i1" and crowd.overall_preference == 1
