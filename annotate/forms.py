@@ -111,6 +111,23 @@ class TaskAnswerForm(forms.Form):
         return "\n".join(lines)
 
 
+def initial_from_answers(schema: SchemaView, answers) -> dict:
+    """Form initial values (field name → code, codes or text) from answers in display slots."""
+    initial: dict = {}
+    for answer in answers:
+        question = schema.by_key.get(answer.question)
+        if question is None:
+            continue
+        name = field_name(question, answer.slot)
+        if question.kind == QuestionKind.TEXT:
+            initial[name] = answer.text
+        elif question.kind == QuestionKind.CHOICES:
+            initial[name] = list(answer.codes)
+        elif answer.codes:
+            initial[name] = answer.codes[0]
+    return initial
+
+
 def _units_in_screen_order(schema: SchemaView, n_responses: int):
     """Questions in schema order; a run of per-response questions of one group is asked
     response by response (all of A's ratings, then B's), as HelpSteer2 annotators rate."""

@@ -231,3 +231,12 @@ def instances_without_human_labels(*, campaign: Campaign) -> QuerySet[Instance]:
 
 def recent_jobs(*, campaign: Campaign, limit: int = 10) -> QuerySet[JobRun]:
     return campaign.jobs.order_by("-created_at")[:limit]
+
+
+def recent_submissions(*, campaign: Campaign, annotator, limit: int = 20) -> QuerySet[Assignment]:
+    """The annotator's latest submitted items in this campaign, newest first, with their label."""
+    return (
+        Assignment.objects.filter(campaign=campaign, annotator=annotator, status=AssignmentStatus.SUBMITTED)
+        .select_related("instance", "annotation")
+        .order_by("-submitted_at", "-id")[:limit]
+    )

@@ -11,6 +11,12 @@ urlpatterns = [
     path("campaigns/<slug:slug>/", campaigns.campaign_detail, name="campaign_detail"),
     path("campaigns/<slug:slug>/label/", labelling.label_next, name="label_next"),
     path("campaigns/<slug:slug>/label/claim/", labelling.claim_item, name="label_claim"),
+    path("campaigns/<slug:slug>/label/recent/", labelling.recent_items, name="label_recent"),
+    path(
+        "campaigns/<slug:slug>/label/<int:assignment_id>/edit/",
+        labelling.edit_item,
+        name="label_edit",
+    ),
     path(
         "campaigns/<slug:slug>/label/<int:assignment_id>/",
         labelling.submit_label,

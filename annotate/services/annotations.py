@@ -53,6 +53,10 @@ class SubmissionOutcome:
 _EDITABLE_CAMPAIGN_STATUSES = {CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.DRAFT}
 
 
+def submitted_answers_are_editable(campaign: Campaign) -> bool:
+    return campaign.status in _EDITABLE_CAMPAIGN_STATUSES
+
+
 def _attach(rows, annotation: Annotation) -> list[AnswerValue]:
     for row in rows:
         row.annotation = annotation
@@ -144,7 +148,7 @@ def _outcome_of_repeat(
     stored = answers_of(existing.answers.all(), schema)
     if canonical(stored) == canonical(positioned):
         return SubmissionOutcome(annotation=existing, created=False)
-    if assignment.campaign.status not in _EDITABLE_CAMPAIGN_STATUSES:
+    if not submitted_answers_are_editable(assignment.campaign):
         raise SubmissionRejected(
             "This campaign is closed, so submitted answers can no longer be changed; "
             "your change was not recorded."

@@ -56,6 +56,25 @@ def to_positions(
     return mapped
 
 
+def to_display_slots(
+    *, schema: SchemaView, answers: Iterable[AnswerInput], display_order: Sequence[int]
+) -> list[AnswerInput]:
+    """The inverse of :func:`to_positions`: stored answers as the annotator saw them."""
+    order = list(display_order)
+    swapped = order[:2] == [1, 0]
+    shown: list[AnswerInput] = []
+    for answer in answers:
+        question = schema.by_key.get(answer.question)
+        slot = answer.slot
+        if slot is not None and order and slot in order:
+            slot = order.index(slot)
+        codes = answer.codes
+        if swapped and question is not None and question.kind == QuestionKind.PAIRWISE:
+            codes = tuple(_mirrored_code(question, code) for code in codes)
+        shown.append(AnswerInput(question=answer.question, slot=slot, codes=codes, text=answer.text))
+    return shown
+
+
 def _mirrored_code(question: QuestionView, code: str) -> str:
     option = question.option_by_code.get(code)
     if option is None or option.value is None:

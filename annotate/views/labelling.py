@@ -17,15 +17,22 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotate.forms import SkipForm, TaskAnswerForm
+from annotate.forms import SkipForm, TaskAnswerForm, initial_from_answers
 from annotate.models import Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
-from annotate.selectors import get_annotator_progress, in_display_order, responses_by_position
+from annotate.selectors import (
+    get_annotator_progress,
+    in_display_order,
+    recent_submissions,
+    responses_by_position,
+)
 from annotate.services.annotations import (
     SubmissionRejected,
     save_assignment_draft,
     submit_annotation,
+    submitted_answers_are_editable,
 )
+from annotate.services.answers import answers_of, to_display_slots
 from annotate.services.assignments import (
     SkipRejected,
     claim_next_assignment,
@@ -240,3 +247,48 @@ def skip_item(request, slug: str, assignment_id: int):
         return redirect("label_next", slug=slug)
     notice = f"Skipped item {assignment.instance.external_id}."
     return _render(request, _task_context(request, campaign, assignment=nxt, notice=notice))
+
+
+@never_cache
+@annotator_login_required
+@require_http_methods(["GET"])
+def recent_items(request, slug: str):
+    """The annotator's latest submissions in this campaign, each with a link to change it."""
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
+    return render(
+        request,
+        "annotate/recent.html",
+        {
+            "campaign": campaign,
+            "submissions": recent_submissions(campaign=campaign, annotator=request.user),
+            "editable": submitted_answers_are_editable(campaign),
+        },
+    )
+
+
+@never_cache
+@annotator_login_required
+@require_http_methods(["GET"])
+def edit_item(request, slug: str, assignment_id: int):
+    """A submitted item again, with the stored answers as the annotator saw them; submitting
+    it changes the one stored label (while the campaign is open)."""
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
+    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+    annotation = getattr(assignment, "annotation", None)
+    if assignment.campaign_id != campaign.pk or annotation is None:
+        return redirect("label_next", slug=slug)
+    schema = campaign_schema(campaign)
+    shown = to_display_slots(
+        schema=schema, answers=answers_of(annotation.answers.all(), schema), display_order=assignment.display_order
+    )
+    responses = _displayed_responses(assignment)
+    form = _form_for(
+        campaign=campaign, assignment=assignment, responses=responses,
+        initial=initial_from_answers(schema, shown),
+    )
+    notice = (
+        "You are changing an answer you submitted."
+        if submitted_answers_are_editable(campaign)
+        else "This campaign is closed: submitted answers can no longer be changed."
+    )
+    return _render(request, _task_context(request, campaign, assignment=assignment, form=form, notice=notice))

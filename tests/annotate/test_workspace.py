@@ -246,3 +246,39 @@ def test_a_closed_campaign_refuses_changes_to_submitted_answers_and_says_so(camp
     assert response.status_code == 409
     assert "can no longer be changed" in response.content.decode()
     assert Annotation.objects.get(assignment=first).overall_preference == -2
+
+
+# My recent submissions: each can be opened again, shown as it was answered, and changed.
+
+
+def test_recent_answers_list_the_annotators_submissions_with_a_link_to_change_each(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    client.post(submit_url(campaign, first), answer(), **HTMX)
+    body = client.get(reverse("label_recent", args=[campaign.slug])).content.decode()
+    assert first.instance.external_id in body
+    assert reverse("label_edit", args=[campaign.slug, first.pk]) in body
+
+
+def test_an_edited_item_shows_the_stored_answers_as_seen_even_when_the_pair_was_swapped(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    Assignment.objects.filter(pk=first.pk).update(display_order=[1, 0])
+    client.post(submit_url(campaign, first), answer(), **HTMX)  # "A clearly better" as shown
+    assert Annotation.objects.get(assignment=first).overall_preference == 2  # position 1 won
+
+    body = client.get(reverse("label_edit", args=[campaign.slug, first.pk])).content.decode()
+    assert re.search(r'value="A-is-clearly-better"[^>]*checked', body)  # shown as it was answered
+    assert "@A is correct.</textarea>" in body
+
+    client.post(submit_url(campaign, first), answer(overall="Tie"), **HTMX)
+    stored = Annotation.objects.get(assignment=first)
+    assert (stored.overall_preference, stored.revision) == (0, 2)
+
+
+def test_someone_elses_item_cannot_be_opened_for_editing(campaign, annotator, second_annotator):
+    theirs = claim_next_assignment(campaign=campaign, annotator=second_annotator)
+    response = logged_in(annotator).get(reverse("label_edit", args=[campaign.slug, theirs.pk]))
+    assert response.status_code == 404
