@@ -12,7 +12,7 @@ from tests.test_browser import browser_page, log_in, submit_and_wait_for_next  #
 
 pytestmark = [pytest.mark.browser]
 
-ITEMS = 3
+ITEMS = 10  # as the acceptance asks: ten items of each task type
 HS2 = ["helpfulness", "correctness", "coherence", "complexity", "verbosity"]
 
 
@@ -126,3 +126,39 @@ def test_the_workspace_fits_a_390_px_phone_without_horizontal_scrolling(live_ser
     )
     assert boxes and max(boxes) <= 390
     page.screenshot(path="test-results/workspace-390px.png", full_page=True)
+
+
+def test_skip_and_flag_with_the_keyboard(live_server, browser_page):  # noqa: F811
+    from annotate.models import Assignment
+
+    page = browser_page
+    annotator = make_user("skipper")
+    build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=2)
+    log_in(page, live_server.url, "skipper")
+    page.click("text=Start labelling")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    first = page.get_attribute("#task-form", "data-assignment")
+    page.keyboard.press("s")
+    page.wait_for_selector("#skip-panel:not([hidden])")
+    page.keyboard.press("3")  # "Flag: unsafe content"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#task-form:not([data-assignment='{first}'])")
+    skipped = Assignment.objects.get(pk=int(first))
+    assert (skipped.status, skipped.skip_reason) == ("skipped", "unsafe")
+    assert not Annotation.objects.exists()
+
+
+def test_the_key_list_opens_with_question_mark_and_guidelines_toggle_with_g(live_server, browser_page):  # noqa: F811
+    page = browser_page
+    annotator = make_user("helpme")
+    build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=1, guidelines_markdown="# Be kind")
+    log_in(page, live_server.url, "helpme")
+    page.click("text=Start labelling")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    page.keyboard.press("?")
+    assert page.is_visible("#shortcuts")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#shortcuts")
+    assert page.is_visible(".guidelines-body")
+    page.keyboard.press("g")
+    assert not page.is_visible(".guidelines-body")

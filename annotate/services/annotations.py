@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from annotate.judgements import PairwiseJudgement
@@ -21,6 +21,8 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Campaign,
+    CampaignMembership,
+    CampaignRole,
     CampaignStatus,
     Instance,
     JobRun,
@@ -80,8 +82,13 @@ def submit_annotation(
     it replaces the one stored label's answers, while the campaign is open.
     """
     now = now or timezone.now()
+    # The annotator's pool in this campaign rides along in the same query (a subquery).
+    pool = CampaignMembership.objects.filter(
+        campaign_id=OuterRef("campaign_id"), user_id=OuterRef("annotator_id"), role=CampaignRole.ANNOTATOR
+    ).values("pool")[:1]
     assignment = (
         Assignment.objects.select_related("campaign__task_schema", "campaign__guidelines", "instance")
+        .annotate(annotator_pool=Subquery(pool))
         .filter(pk=assignment_id, annotator=annotator)
         .first()
     )
@@ -119,6 +126,7 @@ def submit_annotation(
                 source=AnnotationSource.HUMAN,
                 assignment=assignment,
                 annotator=annotator,
+                pool=assignment.annotator_pool or "",
                 task_schema_id=schema.id,
                 guidelines_id=campaign.guidelines_id,
                 overall_preference=checked.overall_preference,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,26 @@ def test_every_token_colour_meets_wcag_aa_contrast_on_the_code_background():
         if token != "w" and _contrast(colour, background) < 4.5
     }
     assert too_faint == {}
+
+
+APP_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "app.css"
+
+
+def test_the_workspace_colours_meet_wcag_aa_contrast():
+    variables = dict(re.findall(r"--(\w+): (#[0-9A-Fa-f]{6})", APP_CSS.read_text()))
+    white, page, error_bg, kbd_bg = "#ffffff", variables["bg"], "#fef3f2", "#f9fafb"
+    pairs = {
+        "text on cards": (variables["fg"], white),
+        "text on the page": (variables["fg"], page),
+        "muted on cards": (variables["muted"], white),
+        "muted on the page": (variables["muted"], page),
+        "links": (variables["accent"], white),
+        "primary buttons": (white, variables["accent"]),
+        "errors": (variables["bad"], white),
+        "errors on their banner": (variables["bad"], error_bg),
+        "notices": (variables["good"], white),
+        "notices on the page": (variables["good"], page),
+        "keys": (variables["fg"], kbd_bg),
+    }
+    too_faint = {name: round(_contrast(a, b), 2) for name, (a, b) in pairs.items() if _contrast(a, b) < 4.5}
+    assert not too_faint

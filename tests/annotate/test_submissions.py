@@ -169,3 +169,15 @@ def test_concurrent_double_submit_counts_once(pm):
     assert sum(o.created for o in outcomes) == 1
     assert len({o.annotation.pk for o in outcomes}) == 1
     assert Annotation.objects.count() == 1
+
+
+def test_a_human_label_records_the_annotators_pool(pm):
+    from annotate.models import CampaignRole
+    from annotate.services.campaigns import add_member
+
+    expert = make_user("expert")
+    campaign = build_campaign(pm=pm, n_instances=1)
+    add_member(campaign=campaign, user=expert, role=CampaignRole.ANNOTATOR, pool="expert")
+    assignment = claim_next_assignment(campaign=campaign, annotator=expert)
+    outcome = submit_pairwise_annotation(assignment_id=assignment.pk, annotator=expert, judgement=GOOD)
+    assert outcome.annotation.pool == "expert"

@@ -282,3 +282,73 @@ def test_someone_elses_item_cannot_be_opened_for_editing(campaign, annotator, se
     theirs = claim_next_assignment(campaign=campaign, annotator=second_annotator)
     response = logged_in(annotator).get(reverse("label_edit", args=[campaign.slug, theirs.pk]))
     assert response.status_code == 404
+
+
+# Skip and flag.
+
+
+def test_skipping_with_a_reason_records_it_and_shows_the_next_item(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    response = client.post(
+        reverse("skip_item", args=[campaign.slug, first.pk]), {"reason": "unsafe", "note": "graphic"}, **HTMX
+    )
+    skipped = Assignment.objects.get(pk=first.pk)
+    assert (skipped.status, skipped.skip_reason, skipped.skip_note) == ("skipped", "unsafe", "graphic")
+    nxt = Assignment.objects.get(annotator=annotator, status=AssignmentStatus.LEASED)
+    assert f'data-assignment="{nxt.pk}"' in response.content.decode()
+    assert f"Skipped item {first.instance.external_id}" in response.content.decode()
+    assert not Annotation.objects.exists()
+
+
+def test_a_skip_without_a_reason_is_refused_and_keeps_the_item(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    response = client.post(reverse("skip_item", args=[campaign.slug, first.pk]), {"reason": ""}, **HTMX)
+    assert response.status_code == 422
+    assert Assignment.objects.get(pk=first.pk).status == AssignmentStatus.LEASED
+
+
+def test_a_submitted_item_cannot_be_skipped(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    client.post(submit_url(campaign, first), answer(), **HTMX)
+    response = client.post(reverse("skip_item", args=[campaign.slug, first.pk]), {"reason": "broken"}, **HTMX)
+    assert response.status_code == 409
+    assert Annotation.objects.filter(assignment=first).exists()
+
+
+def test_someone_elses_item_cannot_be_skipped_or_drafted(campaign, annotator, second_annotator):
+    theirs = claim_next_assignment(campaign=campaign, annotator=second_annotator)
+    client = logged_in(annotator)
+    assert client.post(reverse("skip_item", args=[campaign.slug, theirs.pk]), {"reason": "broken"}).status_code == 404
+    assert client.post(reverse("save_draft", args=[campaign.slug, theirs.pk]), {"justification": "x"}).status_code == 404
+    assert Assignment.objects.get(pk=theirs.pk).status == AssignmentStatus.LEASED
+
+
+def test_a_rating_campaign_shows_and_stores_every_response_of_a_three_response_item(pm, annotator):
+    import json
+
+    from annotate.services.imports import import_instances
+
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=0, template="helpsteer2_rating")
+    row = {"id": "three", "prompt": "Name a colour.", "responses": [{"text": t} for t in ("Red.", "Blue.", "Green.")]}
+    import_instances(campaign=campaign, data=json.dumps(row).encode(), file_format="generic")
+    client = logged_in(annotator)
+    body = client.post(reverse("label_claim", args=[campaign.slug]), **HTMX).content.decode()
+    assert all(text in body for text in ("Red.", "Blue.", "Green.")) and "Response C" in body
+    assignment = Assignment.objects.get(annotator=annotator)
+    keys = ["helpfulness", "correctness", "coherence", "complexity", "verbosity"]
+    data = {f"{key}-{letter}": str(i) for letter, i in (("a", 4), ("b", 2), ("c", 0)) for key in keys}
+    response = client.post(submit_url(campaign, assignment), data, **HTMX)
+    assert response.status_code == 200
+    stored = stored_answers(Annotation.objects.get(assignment=assignment))
+    assignment.refresh_from_db()
+    shown = assignment.display_order
+    assert {stored[(key, shown[0])] for key in keys} == {4}
+    assert {stored[(key, shown[1])] for key in keys} == {2}
+    assert {stored[(key, shown[2])] for key in keys} == {0}
+    assert len(stored) == 15
