@@ -38,6 +38,25 @@ def pytest_configure(config):
     }
 
 
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def logged_in(user):
+    """A test client with ``user``'s session."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def simple_pairwise_post(**overrides) -> dict:
+    """A simple pairwise answer as the workspace form posts it (A clearly better)."""
+    data = {"overall": "A-is-clearly-better", "justification": "@A is correct.", "helpfulness": "A-is-slightly-better"}
+    data.update(overrides)
+    return data
+
+
 def make_user(username: str, **extra):
     return get_user_model().objects.create_user(username=username, password=f"{username}-pw", **extra)
 

@@ -86,6 +86,13 @@ def log_in(page, base_url: str, username: str) -> None:
     page.click("button[type=submit]")
 
 
+def start_labelling(page, base_url: str, username: str) -> None:
+    """Log in, press "Start labelling" on the home page, and wait for the workspace script."""
+    log_in(page, base_url, username)
+    page.click("text=Start labelling")
+    page.wait_for_selector("html[data-workspace-ready] #task-form")
+
+
 def submit_and_wait_for_next(page) -> None:
     current = page.get_attribute("#task-form", "data-assignment")
     page.keyboard.press("Control+Enter")
@@ -98,9 +105,7 @@ def test_a_keyboard_only_session_stores_exactly_the_keys_pressed_on_every_item(l
     page = browser_page
     annotator = make_user("keys")
     build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=4)
-    log_in(page, live_server.url, "keys")
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, "keys")
 
     pressed = [("1", -2, "first @A"), ("5", 2, "second @B"), ("3", 0, "third tie"), ("4", 1, "fourth @B")]
     for key, _, text in pressed:
@@ -122,9 +127,7 @@ def test_an_ended_session_keeps_the_answer_and_returns_to_it_after_logging_in(li
     page = browser_page
     annotator = make_user("sleepy")
     build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=2)
-    log_in(page, live_server.url, "sleepy")
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, "sleepy")
     assignment_id = page.get_attribute("#task-form", "data-assignment")
     page.keyboard.press("4")
     page.keyboard.press("j")
@@ -157,9 +160,7 @@ def test_a_reload_restores_the_unsubmitted_answer(live_server, browser_page):
     page = browser_page
     annotator = make_user("reloader")
     build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=2)
-    log_in(page, live_server.url, "reloader")
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, "reloader")
     assignment_id = int(page.get_attribute("#task-form", "data-assignment"))
     page.keyboard.press("2")
     page.keyboard.press("j")
@@ -186,9 +187,7 @@ def test_back_after_leaving_the_workspace_shows_the_current_item_not_a_stale_one
     page = browser_page
     annotator = make_user("backer")
     build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=3)
-    log_in(page, live_server.url, "backer")
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, "backer")
     page.keyboard.press("1")
     page.keyboard.press("j")
     page.keyboard.type("done with the first")

@@ -8,7 +8,7 @@ import pytest
 
 from annotate.models import Annotation
 from tests.conftest import build_campaign, make_user, stored_answers
-from tests.test_browser import browser_page, log_in, submit_and_wait_for_next  # noqa: F401
+from tests.test_browser import browser_page, start_labelling, submit_and_wait_for_next  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -93,9 +93,7 @@ def test_each_task_type_is_completed_with_the_keyboard_alone(live_server, browse
         pm=make_user("boss"), annotators=[annotator], n_instances=ITEMS, template=template,
         randomize_response_order=True,
     )
-    log_in(page, live_server.url, annotator.username)
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, annotator.username)
     for _ in range(ITEMS):
         press(page, keys)
         submit_and_wait_for_next(page)
@@ -116,9 +114,7 @@ def test_the_workspace_fits_a_390_px_phone_without_horizontal_scrolling(live_ser
     response = instance.responses.get(position=0)
     response.text = "```python\n" + "x = " + "1 + " * 60 + "1\n```\n\n" + "averyveryverylongwordwithoutanyspaces" * 5
     response.save()
-    log_in(page, live_server.url, "phone")
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, "phone")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow == 0
     boxes = page.evaluate(
@@ -134,9 +130,7 @@ def test_skip_and_flag_with_the_keyboard(live_server, browser_page):  # noqa: F8
     page = browser_page
     annotator = make_user("skipper")
     build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=2)
-    log_in(page, live_server.url, "skipper")
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, "skipper")
     first = page.get_attribute("#task-form", "data-assignment")
     page.keyboard.press("s")
     page.wait_for_selector("#skip-panel:not([hidden])")
@@ -152,9 +146,7 @@ def test_the_key_list_opens_with_question_mark_and_guidelines_toggle_with_g(live
     page = browser_page
     annotator = make_user("helpme")
     build_campaign(pm=make_user("boss"), annotators=[annotator], n_instances=1, guidelines_markdown="# Be kind")
-    log_in(page, live_server.url, "helpme")
-    page.click("text=Start labelling")
-    page.wait_for_selector("html[data-workspace-ready] #task-form")
+    start_labelling(page, live_server.url, "helpme")
     page.keyboard.press("?")
     assert page.is_visible("#shortcuts")
     page.keyboard.press("Escape")

@@ -40,20 +40,13 @@ def to_positions(
     """Answers in display slots → answers in response positions (pairwise values flipped
     when the pair was shown swapped). An empty display order means the natural order."""
     order = list(display_order)
-    swapped = order[:2] == [1, 0]
-    mapped: list[AnswerInput] = []
-    for answer in answers:
-        question = schema.by_key.get(answer.question)
-        slot = answer.slot
-        if slot is not None and order:
-            if not 0 <= slot < len(order):
-                raise AnswersRejected(f'"{answer.question}": there is no response {slot_letter(slot)}.')
-            slot = order[slot]
-        codes = answer.codes
-        if swapped and question is not None and question.kind == QuestionKind.PAIRWISE:
-            codes = tuple(_mirrored_code(question, code) for code in codes)
-        mapped.append(AnswerInput(question=answer.question, slot=slot, codes=codes, text=answer.text))
-    return mapped
+
+    def position_of(answer: AnswerInput) -> int:
+        if not 0 <= answer.slot < len(order):
+            raise AnswersRejected(f'"{answer.question}": there is no response {slot_letter(answer.slot)}.')
+        return order[answer.slot]
+
+    return _remapped(schema=schema, answers=answers, order=order, slot_for=position_of)
 
 
 def to_display_slots(
@@ -61,18 +54,25 @@ def to_display_slots(
 ) -> list[AnswerInput]:
     """The inverse of :func:`to_positions`: stored answers as the annotator saw them."""
     order = list(display_order)
+
+    def slot_of(answer: AnswerInput) -> int:
+        return order.index(answer.slot) if answer.slot in order else answer.slot
+
+    return _remapped(schema=schema, answers=answers, order=order, slot_for=slot_of)
+
+
+def _remapped(*, schema: SchemaView, answers: Iterable[AnswerInput], order: list[int], slot_for) -> list[AnswerInput]:
+    # Swapping A and B mirrors a pairwise scale; either direction of the mapping is its own inverse.
     swapped = order[:2] == [1, 0]
-    shown: list[AnswerInput] = []
+    mapped: list[AnswerInput] = []
     for answer in answers:
         question = schema.by_key.get(answer.question)
-        slot = answer.slot
-        if slot is not None and order and slot in order:
-            slot = order.index(slot)
+        slot = slot_for(answer) if answer.slot is not None and order else answer.slot
         codes = answer.codes
         if swapped and question is not None and question.kind == QuestionKind.PAIRWISE:
             codes = tuple(_mirrored_code(question, code) for code in codes)
-        shown.append(AnswerInput(question=answer.question, slot=slot, codes=codes, text=answer.text))
-    return shown
+        mapped.append(AnswerInput(question=answer.question, slot=slot, codes=codes, text=answer.text))
+    return mapped
 
 
 def _mirrored_code(question: QuestionView, code: str) -> str:

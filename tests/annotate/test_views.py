@@ -8,21 +8,9 @@ from django.urls import reverse
 
 from annotate.models import Annotation, Assignment, Response
 from annotate.services.assignments import claim_next_assignment
-from tests.conftest import build_campaign, stored_answers
+from tests.conftest import HTMX, build_campaign, logged_in, simple_pairwise_post, stored_answers
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def answer(**overrides):
-    data = {"overall": "A-is-clearly-better", "justification": "@A is correct.", "helpfulness": "A-is-slightly-better"}
-    data.update(overrides)
-    return data
+answer = simple_pairwise_post
 
 
 def test_anonymous_visitors_are_sent_to_log_in(campaign):

@@ -14,21 +14,16 @@ from django.utils import timezone
 
 from annotate.models import Annotation, Assignment, AssignmentStatus, CampaignStatus
 from annotate.services.assignments import claim_next_assignment
-from tests.conftest import build_campaign, make_user, stored_answers
+from tests.conftest import (
+    HTMX,
+    build_campaign,
+    logged_in,
+    make_user,
+    simple_pairwise_post,
+    stored_answers,
+)
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def answer(**overrides):
-    data = {"overall": "A-is-clearly-better", "justification": "@A is correct.", "helpfulness": "A-is-slightly-better"}
-    data.update(overrides)
-    return data
+answer = simple_pairwise_post
 
 
 def submit_url(campaign, assignment) -> str:
