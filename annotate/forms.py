@@ -131,7 +131,9 @@ def initial_from_answers(schema: SchemaView, answers) -> dict:
 def _units_in_screen_order(schema: SchemaView, n_responses: int):
     """Questions in schema order; a run of per-response questions of one group is asked
     response by response (all of A's ratings, then B's), as HelpSteer2 annotators rate."""
-    questions = [q for q in schema.questions if not (q.kind == QuestionKind.PAIRWISE and n_responses != 2)]
+    if schema.compares_pairs and n_responses != 2:
+        return  # such an item cannot be answered (the workspace says so and offers a skip)
+    questions = list(schema.questions)
     i = 0
     while i < len(questions):
         question = questions[i]

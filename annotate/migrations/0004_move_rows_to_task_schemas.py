@@ -10,12 +10,18 @@
 - Each annotation's ``overall_preference``, ``aspect_preferences``, ``ratings`` and
   ``justification`` become AnswerValue rows. An aspect or attribute the campaign no longer
   lists becomes an extra optional question, so no answer is dropped.
-- Each instance gets a QueueItem (overlap from the campaign, slots = live assignments).
+- Each instance gets a QueueItem (overlap from the campaign, slots = live assignments); every
+  assignment records the row order as its display order (v1 showed responses in row order).
+  In a pairwise campaign an instance with other than two responses (v1 accepted them and
+  showed two) keeps everything but takes no new human labels: its required overlap is the
+  labels it has.
 - Labels v1 importers kept in metadata (HelpSteer2's ``helpsteer2_ratings``, hh-rlhf's
   ``source_preference``) become imported annotations, as v2 imports write them.
 """
 
 from __future__ import annotations
+
+import re
 
 from django.db import migrations
 
@@ -28,7 +34,22 @@ LIKERT_5 = [
 ]
 
 
+def _free_key(Question, schema, name, suffix):
+    """A question key from a v1 aspect or scale name: lower-case letters, digits and _, at most
+    60 characters, and not taken in this schema (``<name>_<suffix>``, then numbered)."""
+    base = re.sub(r"[^a-z0-9_]+", "_", str(name).lower()).strip("_")[:40] or "question"
+    if not base[0].isalpha():
+        base = f"q_{base}"[:40]
+    key, n = base, 1
+    while Question.objects.filter(schema=schema, key=key).exists():
+        key = f"{base}_{suffix}" if n == 1 else f"{base}_{suffix}_{n}"
+        n += 1
+    return key
+
+
 def _add_likert(Question, QuestionOption, schema, *, key, label, order, required, primary=False, group=""):
+    if not primary:
+        key = _free_key(Question, schema, key, "aspect")
     question = Question.objects.create(
         schema=schema, key=key, kind="pairwise", target="pair", label=label,
         required=required, order=order, primary=primary, group=group,
@@ -40,9 +61,8 @@ def _add_likert(Question, QuestionOption, schema, *, key, label, order, required
 
 def _add_rating(Question, QuestionOption, schema, *, key, low, high, order):
     # An attribute may share its name with an aspect ("both" campaigns): keys are unique per schema.
-    label = key.replace("_", " ").capitalize()
-    if Question.objects.filter(schema=schema, key=key).exists():
-        key = f"{key}_rating"
+    label = str(key).replace("_", " ").capitalize()[:200]
+    key = _free_key(Question, schema, key, "rating")
     question = Question.objects.create(
         schema=schema, key=key, kind="rating", target="each_response",
         label=label, required=True, order=order, group="ratings",
@@ -87,8 +107,8 @@ def _migrate_campaign(
         )
         for aspect in campaign.pairwise_aspects or []:
             order += 1
-            questions[aspect] = _add_likert(
-                Question, QuestionOption, schema, key=aspect, label=aspect.capitalize(),
+            questions[f"aspect:{aspect}"] = _add_likert(
+                Question, QuestionOption, schema, key=aspect, label=str(aspect).capitalize()[:200],
                 order=order, required=False, group="aspects",
             )
     if asks_ratings:
@@ -100,7 +120,8 @@ def _migrate_campaign(
             )
     order += 1
     questions["justification"] = Question.objects.create(
-        schema=schema, key="justification", kind="text", target="pair", label="Justification",
+        schema=schema, key=_free_key(Question, schema, "justification", "text"), kind="text",
+        target="pair", label="Justification",
         required=campaign.require_justification and asks_pairwise, order=order,
     )
 
@@ -117,12 +138,17 @@ def _migrate_campaign(
 
     def question_for(key, *, kind):
         nonlocal order
-        lookup = key if kind == "pairwise" else f"rating:{key}"
+        lookup = {"overall": "overall", "aspect": f"aspect:{key}", "rating": f"rating:{key}"}[kind]
         if lookup not in questions:
             order += 1
-            if kind == "pairwise":
+            if kind == "overall":
                 questions[lookup] = _add_likert(
-                    Question, QuestionOption, schema, key=key, label=key.capitalize(),
+                    Question, QuestionOption, schema, key="overall",
+                    label="Overall, which response is better?", order=order, required=False, primary=True,
+                )
+            elif kind == "aspect":
+                questions[lookup] = _add_likert(
+                    Question, QuestionOption, schema, key=key, label=str(key).capitalize()[:200],
                     order=order, required=False, group="aspects",
                 )
             else:
@@ -145,11 +171,11 @@ def _migrate_campaign(
     for annotation in Annotation.objects.filter(campaign=campaign).order_by("id"):
         answers = []
         if annotation.overall_preference is not None:
-            question = question_for("overall", kind="pairwise")
+            question = question_for("overall", kind="overall")
             option = option_for(question, annotation.overall_preference)
             answers.append(AnswerValue(annotation=annotation, question=question, option=option, value=option.value))
         for aspect, value in sorted((annotation.aspect_preferences or {}).items()):
-            question = question_for(aspect, kind="pairwise")
+            question = question_for(aspect, kind="aspect")
             option = option_for(question, value)
             answers.append(AnswerValue(annotation=annotation, question=question, option=option, value=option.value))
         for position, scores in sorted((annotation.ratings or {}).items()):
@@ -173,11 +199,17 @@ def _migrate_campaign(
 
     for instance in Instance.objects.filter(campaign=campaign).order_by("id"):
         live = Assignment.objects.filter(instance=instance, status__in=["leased", "submitted"]).count()
+        positions = sorted(instance.responses.values_list("position", flat=True))
+        required = max(campaign.overlap, live)
+        if asks_pairwise and len(positions) != 2:
+            # v1 took rows of 3+ responses into pairwise campaigns and showed only two: the item
+            # keeps its responses and labels but takes no new human labels (split it into pairs).
+            required = live
         item = QueueItem.objects.create(
-            campaign=campaign, instance=instance, required_overlap=max(campaign.overlap, live),
-            slots_taken=live,
+            campaign=campaign, instance=instance, required_overlap=required, slots_taken=live,
         )
-        Assignment.objects.filter(instance=instance).update(queue_item=item)
+        # v1 showed every item in row order: record it, so that answers map back unchanged.
+        Assignment.objects.filter(instance=instance).update(queue_item=item, display_order=positions)
         _move_metadata_labels(instance, schema, questions, QuestionOption, Annotation, AnswerValue)
 
 

@@ -37,7 +37,7 @@ from annotate.services.answers import (
     to_positions,
 )
 from annotate.services.assignments import retake_expired_slot
-from annotate.services.task_schemas import SchemaView, campaign_schema
+from annotate.services.task_schemas import SchemaView, campaign_schema, get_schema_view
 
 
 class SubmissionRejected(Exception):
@@ -79,7 +79,8 @@ def submit_annotation(
     accepted if its queue item still has a free slot, and refused with a message (never
     silently dropped) if another annotator took it. A repeat with the same answers changes
     nothing; with different answers (the annotator went Back, or edits a recent submission)
-    it replaces the one stored label's answers, while the campaign is open.
+    it replaces the one stored label's answers, while the campaign is open. An edit is
+    checked against the schema version the label was made under.
     """
     now = now or timezone.now()
     # The annotator's pool in this campaign rides along in the same query (a subquery).
@@ -95,82 +96,87 @@ def submit_annotation(
     if assignment is None:
         raise SubmissionRejected("This item is not assigned to you.")
     campaign = assignment.campaign
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        return _outcome_of_repeat(assignment=assignment, answers=answers, now=now)
     schema = campaign_schema(campaign)
+    checked, positioned = _checked(assignment=assignment, schema=schema, answers=answers)
+    for _attempt in range(2):
+        if assignment.status == AssignmentStatus.EXPIRED and not retake_expired_slot(
+            assignment=assignment, now=now
+        ):
+            raise SubmissionRejected(
+                "Your lease on this item expired and it was given to another annotator; "
+                "your answer was not recorded."
+            )
+        try:
+            # One transaction: the status flip, the label and its answers commit together or not at all.
+            with transaction.atomic():
+                # Conditional UPDATE: of two concurrent submits, exactly one sees rowcount 1.
+                flipped = Assignment.objects.filter(
+                    pk=assignment.pk, status=AssignmentStatus.LEASED
+                ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now, draft={}, draft_saved_at=None)
+                if flipped == 1:
+                    annotation = Annotation.objects.create(
+                        campaign=campaign,
+                        instance=assignment.instance,
+                        source=AnnotationSource.HUMAN,
+                        assignment=assignment,
+                        annotator=annotator,
+                        pool=assignment.annotator_pool or "",
+                        task_schema_id=schema.id,
+                        guidelines_id=campaign.guidelines_id,
+                        overall_preference=checked.overall_preference,
+                        time_spent_seconds=time_spent_seconds,
+                    )
+                    AnswerValue.objects.bulk_create(_attach(checked.rows, annotation))
+                    return SubmissionOutcome(annotation=annotation, created=True)
+        except IntegrityError:
+            pass
+        assignment.refresh_from_db(fields=["status"])
+        if assignment.status == AssignmentStatus.SUBMITTED:
+            return _outcome_of_repeat(assignment=assignment, answers=answers, now=now)
+        # A sweep expired the lease between our read and the flip: retake a free slot once.
+    raise SubmissionRejected(
+        "This item is no longer yours to answer (its lease expired or you skipped it); "
+        "your answer was not recorded."
+    )
+
+
+def _checked(*, assignment: Assignment, schema: SchemaView, answers: Sequence[AnswerInput]):
     # The display order lists every response (recorded when the item was first shown).
     n_responses = len(assignment.display_order) or assignment.instance.responses.count()
     try:
         positioned = to_positions(schema=schema, answers=answers, display_order=assignment.display_order)
-        checked = check_answers(schema=schema, answers=positioned, n_responses=n_responses)
+        return check_answers(schema=schema, answers=positioned, n_responses=n_responses), positioned
     except AnswersRejected as exc:
         raise SubmissionRejected(str(exc)) from exc
-    if assignment.status == AssignmentStatus.EXPIRED and not retake_expired_slot(assignment=assignment, now=now):
-        raise SubmissionRejected(
-            "Your lease on this item expired and it was given to another annotator; "
-            "your answer was not recorded."
-        )
-    try:
-        # One transaction: the status flip, the label and its answers commit together or not at all.
-        with transaction.atomic():
-            # Conditional UPDATE: of two concurrent submits, exactly one sees rowcount 1.
-            flipped = Assignment.objects.filter(
-                pk=assignment.pk, status=AssignmentStatus.LEASED
-            ).update(status=AssignmentStatus.SUBMITTED, submitted_at=now, draft={}, draft_saved_at=None)
-            if flipped != 1:
-                return _outcome_of_repeat(
-                    assignment_id=assignment.pk, schema=schema, positioned=positioned,
-                    checked_rows=checked.rows, overall=checked.overall_preference, now=now,
-                )
-            annotation = Annotation.objects.create(
-                campaign=campaign,
-                instance=assignment.instance,
-                source=AnnotationSource.HUMAN,
-                assignment=assignment,
-                annotator=annotator,
-                pool=assignment.annotator_pool or "",
-                task_schema_id=schema.id,
-                guidelines_id=campaign.guidelines_id,
-                overall_preference=checked.overall_preference,
-                time_spent_seconds=time_spent_seconds,
-            )
-            AnswerValue.objects.bulk_create(_attach(checked.rows, annotation))
-    except IntegrityError:
-        return _outcome_of_repeat(
-            assignment_id=assignment.pk, schema=schema, positioned=positioned,
-            checked_rows=checked.rows, overall=checked.overall_preference, now=now,
-        )
-    return SubmissionOutcome(annotation=annotation, created=True)
 
 
-def _outcome_of_repeat(
-    *, assignment_id: int, schema: SchemaView, positioned, checked_rows, overall, now: datetime
-) -> SubmissionOutcome:
-    assignment = Assignment.objects.select_related("campaign").get(pk=assignment_id)
-    if assignment.status in (AssignmentStatus.EXPIRED, AssignmentStatus.SKIPPED):
-        raise SubmissionRejected(
-            "This item is no longer yours to answer (its lease expired or you skipped it); "
-            "your answer was not recorded."
-        )
-    existing = Annotation.objects.filter(assignment_id=assignment_id).first()
+def _outcome_of_repeat(*, assignment: Assignment, answers: Sequence[AnswerInput], now: datetime) -> SubmissionOutcome:
+    existing = Annotation.objects.select_related("task_schema").filter(assignment_id=assignment.pk).first()
     if existing is None:
         raise SubmissionRejected("This item could not be submitted; please reload the page.")
-    stored = answers_of(existing.answers.all(), schema)
-    if canonical(stored) == canonical(positioned):
-        return SubmissionOutcome(annotation=existing, created=False)
-    if not submitted_answers_are_editable(assignment.campaign):
-        raise SubmissionRejected(
-            "This campaign is closed, so submitted answers can no longer be changed; "
-            "your change was not recorded."
-        )
-    # One transaction: an edit replaces every answer of the label at once, or none.
+    # An edit answers the questions the label was made with, whatever the current version.
+    schema = get_schema_view(existing.task_schema) if existing.task_schema_id else campaign_schema(assignment.campaign)
+    checked, positioned = _checked(assignment=assignment, schema=schema, answers=answers)
+    # One transaction, with the label locked: two concurrent edits apply one after the other,
+    # each comparing against what the other stored.
     with transaction.atomic():
-        existing.answers.all().delete()
-        AnswerValue.objects.bulk_create(_attach(checked_rows, existing))
-        Annotation.objects.filter(pk=existing.pk).update(
-            overall_preference=overall, task_schema_id=schema.id,
-            revision=F("revision") + 1, updated_at=now,
+        locked = Annotation.objects.select_for_update().get(pk=existing.pk)
+        if canonical(answers_of(locked.answers.all(), schema)) == canonical(positioned):
+            return SubmissionOutcome(annotation=locked, created=False)
+        if not submitted_answers_are_editable(assignment.campaign):
+            raise SubmissionRejected(
+                "This campaign is closed, so submitted answers can no longer be changed; "
+                "your change was not recorded."
+            )
+        locked.answers.all().delete()
+        AnswerValue.objects.bulk_create(_attach(checked.rows, locked))
+        Annotation.objects.filter(pk=locked.pk).update(
+            overall_preference=checked.overall_preference, revision=F("revision") + 1, updated_at=now
         )
-    existing.refresh_from_db()
-    return SubmissionOutcome(annotation=existing, created=False, changed=True)
+    locked.refresh_from_db()
+    return SubmissionOutcome(annotation=locked, created=False, changed=True)
 
 
 def save_assignment_draft(*, assignment_id: int, annotator, draft: dict, now: datetime | None = None) -> bool:

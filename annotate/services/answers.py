@@ -104,13 +104,16 @@ def check_answers(
     naming the first problem. Nothing is dropped: an answer the schema has no place for is
     an error, not ignored. ``enforce_required=False`` is for labels from elsewhere (LLM
     annotators, imported datasets) that answer only some questions."""
+    if schema.compares_pairs and n_responses != 2:
+        raise AnswersRejected(
+            f"This item has {n_responses} response{'s' if n_responses != 1 else ''}; this task compares "
+            "exactly two, so it cannot be answered. Skip it as broken so that it can be fixed."
+        )
     given: dict[tuple[str, int | None], AnswerInput] = {}
     for answer in answers:
         question = schema.by_key.get(answer.question)
         if question is None:
             raise AnswersRejected(f'"{answer.question}" is not a question of this task.')
-        if question.kind == QuestionKind.PAIRWISE and n_responses != 2:
-            raise AnswersRejected(f'"{question.key}" compares two responses; this item has {n_responses}.')
         if question.per_response:
             if answer.slot is None or not 0 <= answer.slot < n_responses:
                 raise AnswersRejected(f'"{question.key}" is asked of each response; say which one.')
@@ -124,8 +127,6 @@ def check_answers(
     overall: int | None = None
     for question in schema.questions:
         slots: list[int | None] = list(range(n_responses)) if question.per_response else [None]
-        if question.kind == QuestionKind.PAIRWISE and n_responses != 2:
-            continue
         for slot in slots:
             answer = given.get((question.key, slot))
             where = f'"{question.label}"' + (f" for response {slot_letter(slot)}" if slot is not None else "")

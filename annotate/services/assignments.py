@@ -137,9 +137,14 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
         expires = now + timedelta(minutes=campaign.lease_minutes)
         if item.theirs_expired:
             # Their own earlier lease comes back with its draft and display order.
-            Assignment.objects.filter(
+            reopened = Assignment.objects.filter(
                 instance_id=item.instance_id, annotator=annotator, status=AssignmentStatus.EXPIRED
             ).update(status=AssignmentStatus.LEASED, leased_at=now, lease_expires_at=expires)
+            if reopened != 1:
+                # Another tab's late submit or autosave retook it meanwhile (with its own
+                # slot): this claim's slot must not count as well.
+                transaction.set_rollback(True)
+                return None
             return Assignment.objects.select_related("instance").get(
                 instance_id=item.instance_id, annotator=annotator
             )
@@ -243,7 +248,12 @@ def mark_opened(*, assignment: Assignment, positions: list[int], now: datetime |
     if assignment.opened_at is None:
         changes["opened_at"] = now or timezone.now()
     if not assignment.display_order:
-        changes["display_order"] = display_order_for(campaign=assignment.campaign, positions=positions)
+        # Only an open lease gets a fresh (maybe shuffled) order; an item answered before
+        # orders were recorded was shown in row order, and is shown so again.
+        shuffle = assignment.status == AssignmentStatus.LEASED
+        changes["display_order"] = (
+            display_order_for(campaign=assignment.campaign, positions=positions) if shuffle else sorted(positions)
+        )
     if not changes:
         return
     only_if = Q(pk=assignment.pk)

@@ -102,10 +102,17 @@ def _task_context(
         form = _form_for(
             campaign=campaign, assignment=assignment, responses=responses, initial=assignment.draft or None
         )
+    cannot_answer = ""
+    if assignment is not None and form is not None and form.schema.compares_pairs and len(responses) != 2:
+        cannot_answer = (
+            f"This item has {len(responses)} response{'s' if len(responses) != 1 else ''}, but this task "
+            "compares exactly two: it cannot be answered. Skip it as broken (press s) so that it can be fixed."
+        )
     return {
         "campaign": campaign,
         "assignment": assignment,
         "responses": responses,
+        "cannot_answer": cannot_answer,
         "form": form,
         "units": form.units() if form is not None else [],
         "skip_form": SkipForm(auto_id=f"skip{assignment.pk}_%s") if assignment else None,

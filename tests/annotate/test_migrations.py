@@ -124,3 +124,50 @@ def test_v1_campaigns_labels_and_leases_move_onto_the_v2_model(old_apps):
     assert Instance.objects.get(external_id="i2").metadata == {"note": "kept"}
     crowd = Annotation.objects.get(external_annotator="hh-rlhf-crowdworker")
     assert crowd.instance.external_id == "i1" and crowd.overall_preference == 1
+
+
+def test_v1_names_that_clash_or_do_not_fit_and_rows_of_three_responses_migrate(old_apps):
+    User = old_apps.get_model("auth", "User")
+    Campaign = old_apps.get_model("annotate", "Campaign")
+    Instance = old_apps.get_model("annotate", "Instance")
+    Response = old_apps.get_model("annotate", "Response")
+    Assignment = old_apps.get_model("annotate", "Assignment")
+    Annotation = old_apps.get_model("annotate", "Annotation")
+    now = timezone.now()
+    person = User.objects.create(username="v1-person")
+    long_name = "Overall Quality, as judged by an expert reviewer with more than sixty characters!"
+    campaign = Campaign.objects.create(
+        name="Odd", slug="odd", task_kind="pairwise", pairwise_aspects=["overall", long_name, "justification"],
+        rating_scales=[], require_justification=False, guidelines_markdown="", guidelines_version=1,
+    )
+    three = Instance.objects.create(campaign=campaign, external_id="three", messages=[{"role": "user", "content": "q"}])
+    for position in range(3):
+        Response.objects.create(instance=three, position=position, text=f"r{position}")
+    done = Assignment.objects.create(
+        campaign=campaign, instance=three, annotator=person, status="submitted",
+        leased_at=now, lease_expires_at=now, submitted_at=now,
+    )
+    Annotation.objects.create(
+        campaign=campaign, instance=three, source="human", assignment=done, annotator=person,
+        overall_preference=1, aspect_preferences={"overall": -2, long_name: 2, "justification": 0},
+        justification="why", guidelines_version=1,
+    )
+
+    apps = migrate_forward()
+
+    Campaign = apps.get_model("annotate", "Campaign")
+    Annotation = apps.get_model("annotate", "Annotation")
+    campaign = Campaign.objects.get(slug="odd")
+    keys = {q.key: (q.kind, q.primary) for q in campaign.task_schema.questions.all()}
+    assert keys["overall"] == ("pairwise", True)
+    assert keys["overall_aspect"] == ("pairwise", False)
+    assert keys["justification"] == ("pairwise", False)
+    assert keys["justification_text"] == ("text", False)
+    long_keys = [k for k in keys if k.startswith("overall_quality")]
+    assert len(long_keys) == 1 and len(long_keys[0]) <= 60
+    label = Annotation.objects.get(source="human")
+    rows = {a.question.key: a.value if a.option_id else a.text for a in label.answers.select_related("question")}
+    assert rows == {"overall": 1, "overall_aspect": -2, long_keys[0]: 2, "justification": 0, "justification_text": "why"}
+    item = apps.get_model("annotate", "QueueItem").objects.get(instance__external_id="three")
+    assert (item.slots_taken, item.required_overlap) == (1, 1)  # kept, closed to new human labels
+    assert apps.get_model("annotate", "Assignment").objects.get(pk=done.pk).display_order == [0, 1, 2]

@@ -347,3 +347,18 @@ def test_a_rating_campaign_shows_and_stores_every_response_of_a_three_response_i
     assert {stored[(key, shown[1])] for key in keys} == {2}
     assert {stored[(key, shown[2])] for key in keys} == {0}
     assert len(stored) == 15
+
+
+def test_a_pairwise_item_with_three_responses_cannot_be_answered_only_skipped(campaign, annotator):
+    """v1 let such rows into pairwise campaigns; a label without its preference is never stored."""
+    from annotate.models import Response
+
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    assignment = Assignment.objects.get(annotator=annotator)
+    Response.objects.create(instance=assignment.instance, position=2, text="A third answer.")
+    body = client.get(reverse("label_next", args=[campaign.slug])).content.decode()
+    assert 'id="cannot-answer"' in body and 'id="submit-button"' not in body
+    response = client.post(submit_url(campaign, assignment), {"justification": "only text"}, **HTMX)
+    assert response.status_code in (409, 422)
+    assert not Annotation.objects.exists()
