@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate.forms import SkipForm, TaskAnswerForm, initial_from_answers
-from annotate.models import Assignment, AssignmentStatus, CampaignRole
+from annotate.models import Annotation, Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
 from annotate.selectors import (
     get_annotator_progress,
@@ -40,7 +40,7 @@ from annotate.services.assignments import (
     mark_opened,
     skip_assignment,
 )
-from annotate.services.task_schemas import campaign_schema
+from annotate.services.task_schemas import campaign_schema, get_schema_view
 
 ANNOTATOR = {CampaignRole.ANNOTATOR.value}
 TASK_PARTIAL = "annotate/partials/task.html"
@@ -74,12 +74,28 @@ def _displayed_responses(assignment: Assignment):
     return in_display_order(assignment=assignment, responses=responses)
 
 
+def _schema_for(*, campaign, assignment: Assignment):
+    """The questions to show: the current version, or for a submitted item the version its
+    label was made under (an edit answers the same questions)."""
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        annotation = Annotation.objects.select_related("task_schema").filter(assignment=assignment).first()
+        if annotation is not None and annotation.task_schema_id:
+            return get_schema_view(annotation.task_schema)
+    return campaign_schema(campaign)
+
+
+def _responses_as_recorded(assignment: Assignment):
+    """The responses in the recorded display order, recording nothing (a submit or a draft
+    never decides the order: the page the annotator saw did)."""
+    return in_display_order(assignment=assignment, responses=responses_by_position(instance_id=assignment.instance_id))
+
+
 def _form_for(*, campaign, assignment: Assignment, responses, data=None, initial=None) -> TaskAnswerForm:
     # Field ids unique per assignment: htmx restores focus to an element with the same id
     # after a swap, which put the cursor in the next item's text box (keys then typed digits).
     return TaskAnswerForm(
         data,
-        schema=campaign_schema(campaign),
+        schema=_schema_for(campaign=campaign, assignment=assignment),
         n_responses=len(responses),
         initial=initial,
         auto_id=f"a{assignment.pk}_%s",
@@ -165,7 +181,7 @@ def submit_label(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)
-    responses = _displayed_responses(assignment)
+    responses = _responses_as_recorded(assignment)
     form = _form_for(campaign=campaign, assignment=assignment, responses=responses, data=request.POST)
     if not form.is_valid():
         # The same item again, with the annotator's answer and what is missing.
@@ -216,7 +232,7 @@ def save_draft(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return HttpResponse(status=404)
-    form = _form_for(campaign=campaign, assignment=assignment, responses=_displayed_responses(assignment))
+    form = _form_for(campaign=campaign, assignment=assignment, responses=_responses_as_recorded(assignment))
     draft = {}
     for name in form.draft_field_names():
         values = [value[:20_000] for value in request.POST.getlist(name) if value]
@@ -284,11 +300,11 @@ def edit_item(request, slug: str, assignment_id: int):
     annotation = getattr(assignment, "annotation", None)
     if assignment.campaign_id != campaign.pk or annotation is None:
         return redirect("label_next", slug=slug)
-    schema = campaign_schema(campaign)
+    schema = _schema_for(campaign=campaign, assignment=assignment)
+    responses = _displayed_responses(assignment)  # records row order first if none was recorded
     shown = to_display_slots(
         schema=schema, answers=answers_of(annotation.answers.all(), schema), display_order=assignment.display_order
     )
-    responses = _displayed_responses(assignment)
     form = _form_for(
         campaign=campaign, assignment=assignment, responses=responses,
         initial=initial_from_answers(schema, shown),
