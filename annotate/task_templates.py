@@ -177,7 +177,7 @@ TEMPLATES: dict[str, TaskTemplate] = {
                 QuestionSpec("preference_strength", QuestionKind.PAIRWISE, "Which response is better, and by how much?",
                              STRENGTH_7, primary=True),
                 QuestionSpec("preference_statement", QuestionKind.TEXT, "Statement (one or two sentences)",
-                             max_length=1000, help_text="Name @Response 1 / @Response 2 (shown as @A / @B)."),
+                             max_length=1000, help_text="Name the responses @A and @B, as shown."),
                 QuestionSpec("preference_elaboration", QuestionKind.TEXT, "Elaboration", required=False,
                              max_length=10000),
             ),

@@ -61,8 +61,9 @@ CASES = {
         ["1", "j", "type:@A answers it.", "Escape", "j", "type:@B refuses."],
         lambda order: {
             ("preference_strength", None): -3 * flip(order),
-            ("preference_statement", None): "@A answers it.",
-            ("preference_elaboration", None): "@B refuses.",
+            # Texts name the responses by position once stored: @A is the row's first.
+            ("preference_statement", None): "@A answers it." if flip(order) == 1 else "@B answers it.",
+            ("preference_elaboration", None): "@B refuses." if flip(order) == 1 else "@A refuses.",
         },
     ),
     "helpsteer2_rating": (
@@ -78,7 +79,7 @@ CASES = {
         lambda order: {
             ("overall", None): 2 * flip(order),
             ("truthfulness", None): -2 * flip(order),
-            ("justification", None): "@B wins.",
+            ("justification", None): "@B wins." if flip(order) == 1 else "@A wins.",
         },
     ),
 }

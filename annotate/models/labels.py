@@ -125,6 +125,9 @@ class AnswerValue(models.Model):
     # The option's value, denormalised so that agreement and exports are plain queries.
     value = models.SmallIntegerField(null=True, blank=True)
     text = models.TextField(blank=True)
+    # True for a ticked option of a multiple-choice question (several rows may answer it);
+    # every other question has at most one row per (annotation, response position).
+    multiple = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["annotation_id", "question_id", "response_position", "id"]
@@ -144,13 +147,16 @@ class AnswerValue(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["annotation", "question"],
-                condition=Q(response_position__isnull=True, option__isnull=True),
-                name="answer_one_text_for_the_pair",
+                condition=Q(response_position__isnull=True, multiple=False),
+                name="answer_one_for_the_pair",
             ),
             models.UniqueConstraint(
                 fields=["annotation", "question", "response_position"],
-                condition=Q(response_position__isnull=False, option__isnull=True),
-                name="answer_one_text_per_response",
+                condition=Q(response_position__isnull=False, multiple=False),
+                name="answer_one_per_response",
+            ),
+            models.CheckConstraint(
+                condition=Q(multiple=False) | Q(option__isnull=False), name="answer_multiple_only_for_options"
             ),
         ]
         indexes = [models.Index(fields=["question", "response_position"])]

@@ -3,12 +3,14 @@ what is stored.
 
 An annotator sees the responses in their assignment's display order (A may be the row's
 second response). Forms report answers in display slots; :func:`to_positions` maps them back
-to response positions and flips pairwise values when A and B were swapped, so that stored
-answers never depend on the order shown.
+to response positions, flips pairwise values and swaps the names @A / @B in free text when A
+and B were swapped, so that stored answers never depend on the order shown (a stored @A is
+the row's first response).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -62,17 +64,25 @@ def to_display_slots(
 
 
 def _remapped(*, schema: SchemaView, answers: Iterable[AnswerInput], order: list[int], slot_for) -> list[AnswerInput]:
-    # Swapping A and B mirrors a pairwise scale; either direction of the mapping is its own inverse.
+    # Swapping A and B mirrors a pairwise scale and the @A / @B names in free text; either
+    # direction of the mapping is its own inverse.
     swapped = order[:2] == [1, 0]
     mapped: list[AnswerInput] = []
     for answer in answers:
         question = schema.by_key.get(answer.question)
         slot = slot_for(answer) if answer.slot is not None and order else answer.slot
-        codes = answer.codes
+        codes, text = answer.codes, answer.text
         if swapped and question is not None and question.kind == QuestionKind.PAIRWISE:
             codes = tuple(_mirrored_code(question, code) for code in codes)
-        mapped.append(AnswerInput(question=answer.question, slot=slot, codes=codes, text=answer.text))
+        if swapped and text:
+            text = _RESPONSE_NAME.sub(lambda m: "@B" if m.group(1) == "A" else "@A", text)
+        mapped.append(AnswerInput(question=answer.question, slot=slot, codes=codes, text=text))
     return mapped
+
+
+# "@A" / "@B" as a whole word: how annotators name the responses in free text (stored texts
+# name them by position: @A is the row's first response).
+_RESPONSE_NAME = re.compile(r"(?<![\w@])@([AB])(?!\w)")
 
 
 def _mirrored_code(question: QuestionView, code: str) -> str:
@@ -159,7 +169,7 @@ def check_answers(
                 rows.append(
                     AnswerValue(
                         question_id=question.id, response_position=slot, option_id=option.id,
-                        value=option.value,
+                        value=option.value, multiple=question.multiple,
                     )
                 )
                 if question.primary:

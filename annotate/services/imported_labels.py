@@ -131,7 +131,7 @@ def insert_imported_labels(pairs: list[tuple[Annotation, CheckedAnswers]], *, ba
             rows.append(
                 AnswerValue(
                     annotation=annotation, question_id=row.question_id, response_position=row.response_position,
-                    option_id=row.option_id, value=row.value, text=row.text,
+                    option_id=row.option_id, value=row.value, text=row.text, multiple=row.multiple,
                 )
             )
     AnswerValue.objects.bulk_create(rows, batch_size=batch_size)

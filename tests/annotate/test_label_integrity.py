@@ -211,3 +211,18 @@ def test_a_pairwise_item_with_three_responses_is_never_stored_without_its_prefer
     client.get(reverse("label_next", args=[campaign.slug]))
     client.post(reverse("submit_label", args=[campaign.slug, assignment.pk]), {"justification": "hm"}, **HTMX)
     assert not Annotation.objects.filter(assignment=assignment, overall_preference__isnull=True).exists()
+
+
+def test_the_database_holds_one_answer_per_single_choice_question_and_response(pm):
+    from django.db import IntegrityError, transaction
+
+    person = make_user("db-guard")
+    campaign = build_campaign(pm=pm, annotators=[person], n_instances=1)
+    assignment = claim_next_assignment(campaign=campaign, annotator=person)
+    annotation = submit_annotation(assignment_id=assignment.pk, annotator=person, answers=pairwise_answers(-1)).annotation
+    overall = annotation.answers.get(question__key="overall")
+    other_option = overall.question.options.exclude(pk=overall.option_id).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AnswerValue.objects.create(
+            annotation=annotation, question=overall.question, option=other_option, value=other_option.value
+        )

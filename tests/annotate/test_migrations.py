@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = [("annotate", "0002_assignment_drafts_and_annotation_revisions")]
-AFTER = [("annotate", "0005_drop_campaign_task_config_and_json_labels")]
+AFTER = [("annotate", "0006_one_answer_per_single_choice_question")]
 
 
 @pytest.fixture

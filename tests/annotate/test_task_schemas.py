@@ -157,3 +157,19 @@ def test_helpsteer2_preference_takes_neither_valid_and_its_statement(pm, annotat
         ("preference_strength", None): None,
         ("preference_statement", None): "Both ignore @Response 1's question.",
     }
+
+
+def test_response_names_in_free_text_are_stored_by_position_too(pm, annotator):
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=1)
+    assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+    assignment.display_order = [1, 0]
+    assignment.save(update_fields=["display_order"])
+    text = "@A is right, @B is not; an email@Ahost and @Alice stay as written."
+    annotation = submit_annotation(
+        assignment_id=assignment.pk,
+        annotator=annotator,
+        answers=[AnswerInput("overall", codes=("A-is-slightly-better",)), AnswerInput("justification", text=text)],
+    ).annotation
+    assert stored_answers(annotation)[("justification", None)] == (
+        "@B is right, @A is not; an email@Ahost and @Alice stay as written."
+    )
