@@ -8,6 +8,9 @@ from annotate.models import QuestionKind, SkipReason
 from annotate.services.answers import AnswerInput, slot_letter
 from annotate.services.task_schemas import OptionView, QuestionView, SchemaView
 
+# A draft's text is cut here when its question sets no maximum length.
+DRAFT_TEXT_LIMIT = 20_000
+
 
 def field_name(question: QuestionView, slot: int | None) -> str:
     """``overall`` for a question about the pair, ``helpfulness-a`` for response A's answer."""
@@ -47,7 +50,7 @@ class TaskAnswerForm(forms.Form):
     annotation service maps back to response positions.
     """
 
-    time_spent_seconds = forms.FloatField(required=False, min_value=0, widget=forms.HiddenInput)
+    time_spent_seconds = forms.FloatField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, schema: SchemaView, n_responses: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -72,11 +75,40 @@ class TaskAnswerForm(forms.Form):
             units.append(AnswerUnit(question=question, slot=slot, field=bound, choices=choices))
         return units
 
-    def multiple_choice_names(self) -> set[str]:
-        return {field_name(q, slot) for q, slot in self._units if q.kind == QuestionKind.CHOICES}
+    def draft_from(self, data) -> dict:
+        """The posted form state worth keeping as a draft: known option codes only (one for a
+        single choice), text no longer than its question allows. Bounded whatever is posted."""
+        draft: dict = {}
+        for question, slot in self._units:
+            name = field_name(question, slot)
+            values = [v for v in data.getlist(name) if v]
+            if not values:
+                continue
+            if question.kind == QuestionKind.TEXT:
+                draft[name] = values[0][: question.max_length or DRAFT_TEXT_LIMIT]
+                continue
+            known = [v for v in dict.fromkeys(values) if v in question.option_by_code]
+            if question.kind == QuestionKind.CHOICES:
+                if known:
+                    draft[name] = known
+            elif known:
+                draft[name] = known[-1]
+        return draft
 
-    def draft_field_names(self) -> list[str]:
-        return [name for name in self.fields if name != "time_spent_seconds"]
+    def clean(self):
+        cleaned = super().clean()
+        # A single-choice field posted twice (a tampered or duplicated form) is refused, not
+        # resolved by whichever value came last.
+        for question, slot in self._units:
+            name = field_name(question, slot)
+            if question.kind not in (QuestionKind.TEXT, QuestionKind.CHOICES) and len(self.data.getlist(name)) > 1:
+                self.add_error(name, "Choose one answer.")
+        return cleaned
+
+    def clean_time_spent_seconds(self):
+        # The browser's timer is advisory: a value it cannot have produced is dropped, not an error.
+        value = self.cleaned_data.get("time_spent_seconds")
+        return value if value is not None and 0 <= value < 86_400 * 7 else None
 
     def to_answers(self) -> list[AnswerInput]:
         data = self.cleaned_data
@@ -168,6 +200,9 @@ def _field_for(question: QuestionView) -> forms.Field:
 class SkipForm(forms.Form):
     reason = forms.ChoiceField(choices=SkipReason.choices, widget=forms.RadioSelect)
     note = forms.CharField(required=False, max_length=500)
+
+    def error_text(self) -> str:
+        return " ".join(f"{self.fields[name].label or name.capitalize()}: {' '.join(errors)}" for name, errors in self.errors.items())
 
 
 class ImportUploadForm(forms.Form):

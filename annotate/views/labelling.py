@@ -233,12 +233,9 @@ def save_draft(request, slug: str, assignment_id: int):
     if assignment.campaign_id != campaign.pk:
         return HttpResponse(status=404)
     form = _form_for(campaign=campaign, assignment=assignment, responses=_responses_as_recorded(assignment))
-    draft = {}
-    for name in form.draft_field_names():
-        values = [value[:20_000] for value in request.POST.getlist(name) if value]
-        if values:
-            draft[name] = values if len(values) > 1 or name in form.multiple_choice_names() else values[0]
-    saved = save_assignment_draft(assignment_id=assignment.pk, annotator=request.user, draft=draft)
+    saved = save_assignment_draft(
+        assignment_id=assignment.pk, annotator=request.user, draft=form.draft_from(request.POST)
+    )
     return HttpResponse(status=204 if saved else 409)
 
 
@@ -254,7 +251,7 @@ def skip_item(request, slug: str, assignment_id: int):
         return redirect("label_next", slug=slug)
     form = SkipForm(request.POST)
     if not form.is_valid():
-        context = _task_context(request, campaign, assignment=assignment, error="Choose a reason to skip.")
+        context = _task_context(request, campaign, assignment=assignment, error=f"Not skipped. {form.error_text()}")
         return _render(request, context, status=422)
     try:
         skip_assignment(

@@ -362,3 +362,33 @@ def test_a_pairwise_item_with_three_responses_cannot_be_answered_only_skipped(ca
     response = client.post(submit_url(campaign, assignment), {"justification": "only text"}, **HTMX)
     assert response.status_code in (409, 422)
     assert not Annotation.objects.exists()
+
+
+def test_a_draft_keeps_only_known_options_and_bounded_text(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    lease = Assignment.objects.get(annotator=annotator)
+    client.post(
+        reverse("save_draft", args=[campaign.slug, lease.pk]),
+        {"overall": ["not-an-option", "Tie", "B-is-clearly-better"], "justification": "x" * 6000, "spam": "y"},
+        **HTMX,
+    )
+    draft = Assignment.objects.get(pk=lease.pk).draft
+    assert draft == {"overall": "B-is-clearly-better", "justification": "x" * 5000}
+
+
+def test_a_single_choice_posted_twice_is_refused(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    response = client.post(submit_url(campaign, first), answer(overall=["Tie", "B-is-clearly-better"]), **HTMX)
+    assert response.status_code == 422 and "Choose one answer." in response.content.decode()
+    assert not Annotation.objects.exists()
+
+
+def test_a_skip_note_that_is_too_long_says_so(campaign, annotator):
+    client = logged_in(annotator)
+    client.post(reverse("label_claim", args=[campaign.slug]))
+    first = Assignment.objects.get(annotator=annotator)
+    response = client.post(reverse("skip_item", args=[campaign.slug, first.pk]), {"reason": "other", "note": "n" * 501}, **HTMX)
+    assert response.status_code == 422 and "at most 500 characters" in response.content.decode()
