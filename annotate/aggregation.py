@@ -6,11 +6,15 @@ Pure functions over plain values so that exports, dashboards and routing share o
    2 of 4 even when no other direction has 2). One human → ``single_human``; a strict
    majority of several → ``human_majority``; no strict majority → ``human_split`` with no
    label (flagged, never guessed; the MultiPref paper's order-based tie-break is not used).
-2. Otherwise LLM labels, by the same strict-majority rule (``llm`` when one model, named in
+2. Otherwise imported labels (the source dataset's own annotators), by the same rule:
+   ``single_imported`` / ``imported_majority`` / ``imported_split``. They come after this
+   platform's humans, so an imported label never outvotes or splits the campaign's own work.
+3. Otherwise LLM labels, by the same strict-majority rule (``llm`` when one model, named in
    ``models``; ``llm_majority`` for several); no strict majority → ``llm_split``, no label.
-3. No label at all → ``unlabelled``.
+4. No label at all → ``unlabelled``.
 Strength is the mean overall preference of the winning side's labels. The deciding votes
-are all votes of the source that decided (humans, else LLMs), whichever way they went;
+are all votes of the source that decided (humans, else imported, else LLMs), whichever way
+they went;
 ``guidelines_versions`` lists the guidelines versions they were made under.
 """
 
@@ -32,6 +36,9 @@ class LabelProvenance(StrEnum):
     SINGLE_HUMAN = "single_human"
     HUMAN_MAJORITY = "human_majority"
     HUMAN_SPLIT = "human_split"
+    SINGLE_IMPORTED = "single_imported"
+    IMPORTED_MAJORITY = "imported_majority"
+    IMPORTED_SPLIT = "imported_split"
     LLM = "llm"
     LLM_MAJORITY = "llm_majority"
     LLM_SPLIT = "llm_split"
@@ -51,12 +58,14 @@ class AggregatedLabel:
     winner: Winner | None
     strength: float | None  # mean overall preference of the winning side, -2..2
     provenance: LabelProvenance
-    n_human: int
+    n_human: int  # this platform's human labels
     n_llm: int
     models: tuple[str, ...]  # LLM annotators that decided the label, when provenance is LLM
     agreement: float | None  # share of the deciding votes that agree with the winner
     # Sorted distinct guidelines versions of the deciding votes (unknown ones left out).
     guidelines_versions: tuple[int, ...] = ()
+    n_imported: int = 0
+    deciding_source: str | None = None  # "human" | "imported" | "llm"
 
 
 def direction_of(preference: int) -> Winner:
@@ -69,27 +78,34 @@ def direction_of(preference: int) -> Winner:
 
 def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
     votes = list(votes)
-    human = [v for v in votes if v.source in ("human", "imported")]
-    llm = [v for v in votes if v.source == "llm"]
-    deciding, from_humans = (human, True) if human else (llm, False)
-    if not deciding:
+    by_source = {source: [v for v in votes if v.source == source] for source in ("human", "imported", "llm")}
+    human, imported, llm = by_source["human"], by_source["imported"], by_source["llm"]
+    source = next((name for name in ("human", "imported", "llm") if by_source[name]), None)
+    counts = {"n_human": len(human), "n_llm": len(llm), "n_imported": len(imported)}
+    if source is None:
         return AggregatedLabel(None, None, LabelProvenance.UNLABELLED, 0, 0, (), None)
+    deciding = by_source[source]
     versions = tuple(
         sorted({v.guidelines_version for v in deciding if v.guidelines_version is not None})
     )
-    counts = Counter(direction_of(v.overall_preference) for v in deciding)
-    ((top, top_count),) = counts.most_common(1)
+    tally = Counter(direction_of(v.overall_preference) for v in deciding)
+    ((top, top_count),) = tally.most_common(1)
     if top_count * 2 <= len(deciding):
-        provenance = LabelProvenance.HUMAN_SPLIT if from_humans else LabelProvenance.LLM_SPLIT
+        provenance = {
+            "human": LabelProvenance.HUMAN_SPLIT,
+            "imported": LabelProvenance.IMPORTED_SPLIT,
+            "llm": LabelProvenance.LLM_SPLIT,
+        }[source]
         return AggregatedLabel(
-            None, None, provenance, len(human), len(llm), (), None, guidelines_versions=versions
+            None, None, provenance, models=(), agreement=None, guidelines_versions=versions,
+            deciding_source=source, **counts,
         )
     winning = [v.overall_preference for v in deciding if direction_of(v.overall_preference) == top]
-    if from_humans:
-        provenance = (
-            LabelProvenance.SINGLE_HUMAN if len(human) == 1 else LabelProvenance.HUMAN_MAJORITY
-        )
-        models: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    if source == "human":
+        provenance = LabelProvenance.SINGLE_HUMAN if len(human) == 1 else LabelProvenance.HUMAN_MAJORITY
+    elif source == "imported":
+        provenance = LabelProvenance.SINGLE_IMPORTED if len(imported) == 1 else LabelProvenance.IMPORTED_MAJORITY
     else:
         models = tuple(sorted({v.who for v in llm}))
         provenance = LabelProvenance.LLM if len(models) == 1 else LabelProvenance.LLM_MAJORITY
@@ -97,9 +113,9 @@ def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
         winner=top,
         strength=sum(winning) / len(winning),
         provenance=provenance,
-        n_human=len(human),
-        n_llm=len(llm),
         models=models,
         agreement=top_count / len(deciding),
         guidelines_versions=versions,
+        deciding_source=source,
+        **counts,
     )

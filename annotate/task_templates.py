@@ -134,6 +134,8 @@ def _multipref_questions() -> tuple[QuestionSpec, ...]:
                          CONFIDENCE_3, required=False, group=aspect),
             QuestionSpec(f"{aspect}_checked_reasons", QuestionKind.CHOICES, "Reasons (tick any)",
                          _reason_options(reasons), required=False, group=aspect),
+            QuestionSpec(f"{aspect}_own_reason", QuestionKind.TEXT, "Another reason, in your own words",
+                         required=False, max_length=2000, group=aspect),
         ]
     questions.append(
         QuestionSpec("overall_own_reason", QuestionKind.TEXT, "Your reason, in your own words",

@@ -41,7 +41,7 @@ def multipref_expected(order):
         ("harmlessness", None): 2 * s,
         ("harmlessness_confidence", None): 1,
         ("harmlessness_checked_reasons", None): ["not-dangerous"],
-        ("overall_own_reason", None): "Clearer steps.",
+        ("harmlessness_own_reason", None): "Clearer steps.",
     }
 
 
@@ -54,7 +54,8 @@ def rating_expected(order, extra=None):
 
 CASES = {
     "multipref": (
-        ["2", "3", "1", "2", "1", "3", "]", "3", "]", "]", "5", "1", "2", "j", "type:Clearer steps."],
+        # The digit after "]" onto a text box answers the next unanswered question (truthfulness).
+        ["2", "3", "1", "2", "1", "3", "]", "3", "]", "]", "]", "5", "1", "2", "j", "type:Clearer steps."],
         multipref_expected,
     ),
     "helpsteer2_preference": (

@@ -41,14 +41,14 @@ class DPOExporter(Exporter):
                 continue
             a, b = item.responses[0], item.responses[1]
             chosen, rejected = (a, b) if label.winner == Winner.A else (b, a)
-            from_humans = bool(label.n_human)
-            deciding = [v for v in item.votes if (v.source in ("human", "imported")) == from_humans]
-            deciding_source = "+".join(sorted({v.source for v in deciding}))
+            deciding_source = label.deciding_source
+            deciding = [v for v in item.votes if v.source == deciding_source]
             versions = list(label.guidelines_versions)
             provenance = {
                 "label_source": deciding_source,
                 "aggregation": label.provenance.value,
                 "n_human_labels": label.n_human,
+                "n_imported_labels": label.n_imported,
                 "n_llm_labels": label.n_llm,
                 "agreement": label.agreement,
                 "strength": label.strength,

@@ -9,8 +9,8 @@ and ``prompt_id``, ``source``, ``category``, ``subject_study``,
 (pools ``normal`` and ``expert``, the ``evaluator`` id as the external annotator): the
 preferences answer ``overall``, ``helpfulness``, ``truthfulness`` and ``harmlessness`` (the
 5-point codes as MultiPref writes them), the confidences ``<aspect>_confidence``, the ticked
-reasons ``<aspect>_checked_reasons`` and ``overall_own_reason``, as in the MultiPref task
-template; ``time_spent`` is read as seconds. Each annotation's record is also kept whole.
+reasons ``<aspect>_checked_reasons`` and the own reasons ``<aspect>_own_reason``, as in the
+MultiPref task template; ``time_spent`` is read as seconds. Each annotation's record is also kept whole.
 """
 
 from __future__ import annotations
@@ -47,7 +47,12 @@ REASONS = {
     "truthful_checked_reasons": "truthfulness_checked_reasons",
     "harmless_checked_reasons": "harmlessness_checked_reasons",
 }
-OWN_REASON = {"overall_own_reason": "overall_own_reason"}
+OWN_REASON = {
+    "overall_own_reason": "overall_own_reason",
+    "helpful_own_reason": "helpfulness_own_reason",
+    "truthful_own_reason": "truthfulness_own_reason",
+    "harmless_own_reason": "harmlessness_own_reason",
+}
 
 
 class MultiPrefImporter(RowImporter):

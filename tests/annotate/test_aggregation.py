@@ -99,3 +99,20 @@ def test_ties_are_a_label_of_their_own():
 def test_no_votes_means_unlabelled():
     label = aggregate_pairwise_votes([])
     assert label.winner is None and label.provenance == LabelProvenance.UNLABELLED
+
+
+def imported(pref, who="imported:w1"):
+    return Vote(source="imported", overall_preference=pref, who=who)
+
+
+def test_this_platforms_humans_decide_before_the_datasets_own_labels():
+    label = aggregate_pairwise_votes([human(1), imported(-2), imported(-2)])
+    assert (label.winner, label.provenance, label.deciding_source) == ("B", "single_human", "human")
+    assert (label.n_human, label.n_imported) == (1, 2)
+
+
+def test_imported_labels_decide_before_llm_labels_by_the_same_strict_majority():
+    assert aggregate_pairwise_votes([imported(-1), llm(2)]).provenance == "single_imported"
+    assert aggregate_pairwise_votes([imported(-1), imported(-2), llm(2)]).provenance == "imported_majority"
+    split = aggregate_pairwise_votes([imported(-1, "a"), imported(1, "b"), llm(2)])
+    assert (split.winner, split.provenance) == (None, "imported_split")

@@ -30,6 +30,7 @@ ROW = {
             "harmless_confidence": "absolutely-confident",
             "harmless_checked_reasons": ["not dangerous"],
             "overall_own_reason": "B is unsafe.",
+            "harmless_own_reason": "B tells you to microwave an egg.",
             "time_spent": 95,
             "timestamp": "2024-05-01T10:00:00",
         }
@@ -59,6 +60,7 @@ def test_multipref_worker_annotations_become_imported_labels_with_every_answer(p
         ("harmlessness_confidence", None): 3,
         ("harmlessness_checked_reasons", None): ["not-dangerous"],
         ("overall_own_reason", None): "B is unsafe.",
+        ("harmlessness_own_reason", None): "B tells you to microwave an egg.",
     }
     assert normal.raw_output == ROW["normal_worker_annotations"][0]  # the record, whole
     expert = Annotation.objects.get(external_annotator="x-3")
@@ -74,6 +76,7 @@ def test_answers_the_task_does_not_ask_are_counted_and_kept_in_the_record(pm):
         "harmlessness_confidence": 1,
         "harmlessness_checked_reasons": 1,
         "overall_own_reason": 1,
+        "harmlessness_own_reason": 1,
     }
     normal = Annotation.objects.get(external_annotator="w-17")
     assert stored_answers(normal) == {

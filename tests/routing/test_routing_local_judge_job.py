@@ -40,3 +40,16 @@ def test_local_judge_job_labels_every_instance_with_the_configured_reward_model(
     run_local_judge_job(job_id=again.pk)
     assert JobRun.objects.get(pk=again.pk).result["created"] == 0
     assert labels.count() == 5
+
+
+@pytest.mark.django_db
+def test_the_local_judge_refuses_a_task_without_a_pairwise_preference():
+    pm = make_user("pm")
+    campaign = build_campaign(pm=pm, n_instances=2, template="helpsteer2_rating")
+    job = create_job(kind=JobKind.LLM_ANNOTATION, campaign=campaign, created_by=pm)
+
+    run_local_judge_job(job_id=job.pk)
+
+    job = JobRun.objects.get(pk=job.pk)
+    assert job.status == JobStatus.FAILED and "asks none" in job.error
+    assert not Annotation.objects.filter(campaign=campaign).exists()
