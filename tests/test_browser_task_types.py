@@ -153,6 +153,9 @@ def test_the_key_list_opens_with_question_mark_and_guidelines_toggle_with_g(live
     assert page.is_visible("#shortcuts")
     page.keyboard.press("Escape")
     assert not page.is_visible("#shortcuts")
+    page.keyboard.press("?")
+    page.keyboard.press("?")  # the same key hides it again
+    assert not page.is_visible("#shortcuts")
     assert page.is_visible(".guidelines-body")
     page.keyboard.press("g")
     assert not page.is_visible(".guidelines-body")

@@ -13,6 +13,8 @@ layer in case Markdown ever emits something it should not.
 
 from __future__ import annotations
 
+import re
+
 import markdown
 import nh3
 from django import template
@@ -20,6 +22,7 @@ from django.utils.safestring import mark_safe
 from markdown import util as markdown_util
 from markdown.extensions import Extension
 from markdown.inlinepatterns import ENTITY_RE, InlineProcessor
+from markdown.preprocessors import Preprocessor
 from pygments.token import STANDARD_TYPES
 
 from annotate.judgements import PREFERENCE_LABELS
@@ -63,9 +66,58 @@ class ShowRawHtmlAsText(Extension):
         md.inlinePatterns.register(_LiteralEntityProcessor(ENTITY_RE, md), "entity", 80)
 
 
+_LIST_ITEM = re.compile(r"^( {0,3})([-*+]|\d{1,9}[.)])[ \t]+\S")
+_NESTED_ITEM = re.compile(r"^( {1,3})([-*+]|\d{1,9}[.)])[ \t]+\S")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+class _ListsAsModelsWriteThem(Preprocessor):
+    """Lists as LLMs write them: Python-Markdown wants a blank line before a list and four
+    spaces to nest one, CommonMark (and every chat UI) neither. Without this, "Steps:\n- a\n- b"
+    shows as one run-on paragraph. Fenced code is left exactly as it is."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        in_fence = False
+        previous_was_item = False
+        previous_kind = ""
+        for line in lines:
+            if _FENCE.match(line):
+                in_fence = not in_fence
+                out.append(line)
+                previous_was_item = False
+                continue
+            if in_fence:
+                out.append(line)
+                continue
+            item = _LIST_ITEM.match(line)
+            kind = ("ordered" if item.group(2)[0].isdigit() else "bullet") if item else ""
+            if item and previous_was_item and _NESTED_ITEM.match(line):
+                line = "    " + line.lstrip(" ")  # a 1–3 space indent under an item nests it
+            elif item and out and out[-1].strip() and (not previous_was_item or kind != previous_kind):
+                out.append("")  # a list may follow a paragraph line, or another kind of list
+            out.append(line)
+            if item:
+                previous_was_item = True
+                if not _NESTED_ITEM.match(line) and not line.startswith("    "):
+                    previous_kind = kind
+            elif not line.strip() or not line.startswith((" ", "\t")):
+                previous_was_item = False
+        return out
+
+
+class ListsAsModelsWriteThem(Extension):
+    def extendMarkdown(self, md):  # noqa: N802 — Python-Markdown's name
+        # After fenced code is stashed (25) would be ideal, but fences are parsed later as
+        # blocks; the preprocessor tracks fences itself. 27 runs before html_block's slot.
+        md.preprocessors.register(_ListsAsModelsWriteThem(md), "lists_as_models_write_them", 27)
+
+
 def _new_markdown() -> markdown.Markdown:
     return markdown.Markdown(
-        extensions=[ShowRawHtmlAsText(), "fenced_code", "codehilite", "tables", "sane_lists"],
+        extensions=[
+            ShowRawHtmlAsText(), ListsAsModelsWriteThem(), "fenced_code", "codehilite", "tables", "sane_lists",
+        ],
         extension_configs={
             # Guessing would colour prose in unlabelled blocks as some random language.
             "codehilite": {"guess_lang": False, "css_class": "codehilite"},

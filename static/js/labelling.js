@@ -81,9 +81,18 @@
   function restoreLocalDraft() {
     const f = form();
     if (!f) return;
+    const key = DRAFT_PREFIX + f.dataset.assignment;
+    if (f.hasAttribute("data-submitted")) {
+      // A submitted answer opened again shows what is stored, never an abandoned local edit.
+      try { localStorage.removeItem(key); } catch (e) { /* nothing stored */ }
+      return;
+    }
     let stored = null;
-    try { stored = localStorage.getItem(DRAFT_PREFIX + f.dataset.assignment); } catch (e) { return; }
-    if (stored) applyFields(f, JSON.parse(stored));
+    try { stored = localStorage.getItem(key); } catch (e) { return; }
+    if (!stored) return;
+    applyFields(f, JSON.parse(stored));
+    // The local copy may be newer than the server's (a reload within the autosave delay).
+    saveDraftToServer(f);
   }
 
   function forgetDraftsExcept(assignmentId) {
@@ -170,14 +179,21 @@
   function focusNextText(f) {
     const current = activeUnit(f);
     if (current && current.dataset.kind === "text" && !isAnswered(current)) {
-      current.querySelector("textarea").focus();  // the highlighted, still empty text question
+      writeIn(current.querySelector("textarea"));  // the highlighted, still empty text question
       return;
     }
     const all = units(f);
     const here = all.indexOf(current);
     const later = all.slice(here + 1).concat(all.slice(0, here + 1));
     const unit = later.find(function (u) { return u.dataset.kind === "text"; });
-    if (unit) unit.querySelector("textarea").focus();
+    if (unit) writeIn(unit.querySelector("textarea"));
+  }
+
+  function writeIn(textarea) {
+    textarea.focus();
+    // Continue after what is already written (a restored draft), never in front of it.
+    const end = textarea.value.length;
+    textarea.setSelectionRange(end, end);
   }
 
   function skipPanel() { return document.getElementById("skip-panel"); }
@@ -210,7 +226,10 @@
   document.addEventListener("keydown", function (event) {
     const f = form();
     const dialog = document.getElementById("shortcuts");
-    if (dialog && dialog.open) return;  // the dialog handles Esc itself
+    if (dialog && dialog.open) {
+      if (event.key === "?") { event.preventDefault(); dialog.close(); }
+      return;  // the dialog handles Esc itself
+    }
     if (event.key === "?" && !isTyping(event.target)) { event.preventDefault(); toggleShortcuts(); return; }
     if (!f) return;
     const panel = skipPanel();
@@ -252,7 +271,7 @@
     } else if (event.key === "Enter") {
       const unit = activeUnit(f);
       if (unit && unit.dataset.kind === "text" && document.activeElement === unit) {
-        event.preventDefault(); unit.querySelector("textarea").focus();
+        event.preventDefault(); writeIn(unit.querySelector("textarea"));
       } else if (unit && document.activeElement === unit) {
         event.preventDefault(); moveBy(f, 1);
       }

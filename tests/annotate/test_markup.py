@@ -227,3 +227,19 @@ def test_the_workspace_colours_meet_wcag_aa_contrast():
     }
     too_faint = {name: round(_contrast(a, b), 2) for name, (a, b) in pairs.items() if _contrast(a, b) < 4.5}
     assert not too_faint
+
+
+def test_a_list_right_after_a_paragraph_line_is_a_list_as_models_mean_it():
+    html = render_markdown_safely("Here's the recipe:\n- flour\n- eggs\n\n**Shelter**\n- [ ] Tent\n1. one\n2. two")
+    assert "<p>Here's the recipe:</p>\n<ul>\n<li>flour</li>\n<li>eggs</li>\n</ul>" in html
+    assert "<li>[ ] Tent</li>" in html and "<ol>" in html
+
+
+def test_a_list_nested_with_two_or_three_spaces_nests():
+    html = render_markdown_safely("- fruit\n  - apple\n   - pear\n- veg")
+    assert html.count("<ul>") == 2 and "<li>apple</li>" in html and "<li>pear</li>" in html
+
+
+def test_list_like_lines_inside_fenced_code_stay_as_written():
+    html = render_markdown_safely("Run:\n```\nls\n- not a list\n```")
+    assert "- not a list" in html and "<li>" not in html
