@@ -63,7 +63,7 @@ class CampaignImportView(APIView):
         if outcome.job is not None:
             return Response(JobSerializer(outcome.job).data, status=status.HTTP_202_ACCEPTED)
         summary = outcome.summary
-        return Response({"created": summary.created, "format": summary.format}, status=201)
+        return Response({**summary.as_result(), "format": summary.format}, status=201)
 
 
 class JobDetailView(APIView):

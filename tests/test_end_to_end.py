@@ -45,7 +45,7 @@ def test_import_label_llm_job_and_export_with_provenance(celery_worker_all_queue
     assert response.status_code == 202, response.content
     job = wait_for_job(response.json()["id"], timeout=60)
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert job.result == {"created": 12}
+    assert job.result == {"created": 12, "labels_imported": 0, "answers_not_in_task": {}}
     assert client_for(pm).get(reverse("api_job", args=[job.pk])).json()["status"] == "succeeded"
 
     # 2. An annotator labels three items in the browser flow (HTMX submit-and-next).

@@ -193,7 +193,7 @@ def read_json_lines(data: bytes) -> Iterator[SourceRow | RowError]:
             yield RowError(line, "", f"is not valid JSON ({exc.args[0]} is not allowed)")
             continue
         except json.JSONDecodeError as exc:
-            yield RowError(line, "", f"is not valid JSON ({exc.msg} at column {exc.colno})")
+            yield RowError(line, "", f"is not valid JSON ({exc.msg}; column {exc.colno})")
             continue
         problem = _unstorable_string(value, "")
         if problem is not None:

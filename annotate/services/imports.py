@@ -27,7 +27,17 @@ from annotate.importers.base import (
     decompress,
     read_json_lines,
 )
-from annotate.models import Campaign, ImportUpload, Instance, JobKind, JobRun, QueueItem, Response
+from annotate.models import (
+    Annotation,
+    AnnotationSource,
+    Campaign,
+    ImportUpload,
+    Instance,
+    JobKind,
+    JobRun,
+    QueueItem,
+    Response,
+)
 from annotate.services.imported_labels import (
     check_imported_labels,
     insert_imported_labels,
@@ -66,6 +76,14 @@ class ImportSummary:
     # Answers to questions this campaign's task does not ask, by question key: kept in each
     # label's raw output, not as answers.
     answers_not_in_task: dict[str, int] = field(default_factory=dict)
+
+    def as_result(self) -> dict:
+        """What a job's result and the API report: counts, never silently less."""
+        return {
+            "created": self.created,
+            "labels_imported": self.labels_imported,
+            "answers_not_in_task": dict(self.answers_not_in_task),
+        }
 
 
 class ImportRejected(Exception):
@@ -362,13 +380,16 @@ def run_import_job(*, job_id: int) -> None:
     A job whose instances were already committed (a worker lost after the commit, a
     redelivered message) finishes with the count found instead of importing again.
     Row errors fail the job with ``error_details`` = ``[{"line", "field", "message",
-    "text"}, ...]``; the result of a success is ``{"created": n}``.
+    "text"}, ...]``; the result of a success is :meth:`ImportSummary.as_result` (a resumed
+    job recounts its instances and labels; what its first run kept aside is not recounted:
+    ``answers_not_in_task`` is then None and ``resumed`` True).
     """
 
     def work(job: JobRun, progress: Callable[..., None]) -> dict:
         already = Instance.objects.filter(import_job=job).count()
         if already:
-            return {"created": already}
+            labels = Annotation.objects.filter(instance__import_job=job, source=AnnotationSource.IMPORTED).count()
+            return {"created": already, "labels_imported": labels, "answers_not_in_task": None, "resumed": True}
         if job.campaign is None:
             raise JobFailed("The import job has no campaign.")
         upload = ImportUpload.objects.get(job=job)
@@ -385,7 +406,7 @@ def run_import_job(*, job_id: int) -> None:
             raise JobFailed(
                 exc.summary, details=[error.as_dict() for error in exc.errors]
             ) from None
-        return {"created": summary.created}
+        return summary.as_result()
 
     run_claimed_job(job_id=job_id, work=work)
 

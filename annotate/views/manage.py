@@ -22,6 +22,18 @@ def _format_choices() -> list[tuple[str, str]]:
     return [(name, importer.label) for name, importer in IMPORT_FORMATS.items()]
 
 
+def import_summary_text(summary) -> str:
+    created = summary.created
+    text = f"Imported {created:,} instance{'s' if created != 1 else ''}"
+    if summary.labels_imported:
+        text += f" with {summary.labels_imported:,} label{'s' if summary.labels_imported != 1 else ''} from the file"
+    text += "."
+    if summary.answers_not_in_task:
+        kept = ", ".join(f"{key} ({n:,})" for key, n in sorted(summary.answers_not_in_task.items()))
+        text += f" Answers to questions this task does not ask were kept in each label's record, not as answers: {kept}."
+    return text
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_instances_page(request, slug: str):
@@ -47,7 +59,7 @@ def import_instances_page(request, slug: str):
             else:
                 if outcome.job is not None:
                     return redirect("job_detail", job_id=outcome.job.pk)
-                messages.success(request, f"Imported {outcome.summary.created} instances.")
+                messages.success(request, import_summary_text(outcome.summary))
                 return redirect("campaign_detail", slug=campaign.slug)
     else:
         form = ImportUploadForm(format_choices=_format_choices())

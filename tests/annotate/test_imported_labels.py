@@ -129,3 +129,20 @@ def test_hh_rlhf_choice_is_the_mildest_preference_for_the_chosen_response(pm):
         label = instance.annotations.get()
         assert label.source == "imported" and label.external_annotator == "hh-rlhf-crowdworker"
         assert label.overall_preference == (-1 if chosen_position == 0 else 1)
+
+
+def test_the_upload_page_says_how_many_labels_came_with_the_file_and_what_was_kept_aside(pm):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from tests.conftest import logged_in
+
+    campaign = build_campaign(pm=pm, n_instances=0)
+    response = logged_in(pm).post(
+        reverse("import_instances", args=[campaign.slug]),
+        {"file": SimpleUploadedFile("mp.jsonl", jsonl(ROW)), "file_format": "multipref"},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "Imported 1 instance with 2 labels from the file." in body
+    assert "overall_confidence (1)" in body

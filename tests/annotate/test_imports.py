@@ -140,7 +140,7 @@ def test_a_line_that_is_not_json_is_reported_by_its_line(campaign):
     data = jsonl(generic_row("a"), '{"id": "b" "prompt": "x"}')
 
     assert error_texts(campaign, data) == [
-        "line 2: is not valid JSON (Expecting ',' delimiter at column 12)"
+        "line 2: is not valid JSON (Expecting ',' delimiter; column 12)"
     ]
 
 
@@ -602,7 +602,7 @@ def test_command_prints_every_row_error_and_exits_non_zero(campaign, tmp_path, c
     assert caught.value.returncode == 1
     assert str(caught.value) == "The file has 2 errors; nothing was imported."
     assert capsys.readouterr().err.splitlines() == [
-        "line 1: is not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "line 1: is not valid JSON (Expecting property name enclosed in double quotes; column 2)",
         'line 3, field "id": duplicate id "a" (first on line 2)',
     ]
     assert campaign.instances.count() == 0
@@ -675,7 +675,14 @@ def test_an_import_job_writes_the_instances_and_records_the_count(campaign, pm):
     run_import_job(job_id=job.pk)
 
     job.refresh_from_db()
-    assert (job.status, job.result, job.error) == (JobStatus.SUCCEEDED, {"created": 2}, "")
+    assert (job.status, job.result, job.error) == (
+        JobStatus.SUCCEEDED,
+        # The released ratings come as labels; this pairwise task asks no per-response ratings.
+        {"created": 2, "labels_imported": 2, "answers_not_in_task": {
+            "coherence": 4, "complexity": 4, "correctness": 4, "helpfulness": 4, "verbosity": 4,
+        }},
+        "",
+    )
     assert Instance.objects.filter(import_job=job).count() == 2
 
 
@@ -723,7 +730,11 @@ def test_a_redelivered_import_message_after_a_lost_worker_does_not_import_twice(
     run_import_job(job_id=job.pk)  # and a finished job is not run again
 
     job.refresh_from_db()
-    assert (job.status, job.result, job.attempts) == (JobStatus.SUCCEEDED, {"created": 3}, 2)
+    assert (job.status, job.result, job.attempts) == (
+        JobStatus.SUCCEEDED,
+        {"created": 3, "labels_imported": 0, "answers_not_in_task": None, "resumed": True},
+        2,
+    )
     assert campaign.instances.count() == 3
 
 

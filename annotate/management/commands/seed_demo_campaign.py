@@ -37,6 +37,12 @@ DEMO_CAMPAIGNS = [
 ]
 
 
+def guidelines_for(template: str) -> str:
+    """Each task's own guidelines (their keys and scales differ); simple pairwise has the original."""
+    own = DEMO_DIR / f"guidelines_{template}.md"
+    return (own if own.exists() else DEMO_DIR / "guidelines.md").read_text()
+
+
 class Command(BaseCommand):
     help = "Create the demo campaign and demo logins (idempotent)."
 
@@ -71,7 +77,7 @@ class Command(BaseCommand):
                     slug=slug,
                     template=template,
                     created_by=users["pm"][0],
-                    guidelines_markdown=(DEMO_DIR / "guidelines.md").read_text(),
+                    guidelines_markdown=guidelines_for(template),
                     overlap=1,
                 )
             for user, role in users.values():
