@@ -33,6 +33,8 @@ from annotate.models import (
 
 # How many rounds a contended claim tries before waiting for row locks.
 _CLAIM_ATTEMPTS = 5
+# How many of the campaign's first open items a claim looks at before it looks further.
+_CLAIM_WINDOW = 64
 # Most stale leases one claim returns to the queue (the rest wait for the next claim).
 _SWEEP_LIMIT = 100
 
@@ -119,13 +121,13 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
         theirs_expired = Assignment.objects.filter(
             instance_id=OuterRef("instance_id"), annotator=annotator, status=AssignmentStatus.EXPIRED
         )
-        item = (
+        candidates = (
             _open_items(campaign=campaign, annotator=annotator)
             .annotate(theirs_expired=Exists(theirs_expired))
             .select_related("instance")
             .select_for_update(skip_locked=not wait, of=("self",))
-            .first()
         )
+        item = _first_open_item(campaign=campaign, candidates=candidates)
         if item is None:
             return None
         # Conditional UPDATE: a slot is taken only while one is free.
@@ -157,6 +159,29 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
             leased_at=now,
             lease_expires_at=expires,
         )
+
+
+def _first_open_item(*, campaign: Campaign, candidates):
+    """The first item of ``candidates`` (the annotator's open items, in hand-out order), read
+    in a way whose cost does not grow with the annotator's own history.
+
+    An annotator far ahead of the others has submitted many items still waiting for their
+    other overlap slots: those come first in hand-out order and are not theirs to take, so a
+    plain scan would step over all of them. Instead: the first items of the campaign's open
+    list (a fixed window); if all are theirs, the first untouched item (no slot taken, which
+    their own work never is); only then the plain scan, so an open item is never missed.
+    """
+    window = (
+        QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
+        .exclude(route=Route.LLM)
+        .order_by("-priority", "-slots_taken", "id")
+        .values("pk")[:_CLAIM_WINDOW]
+    )
+    return (
+        candidates.filter(pk__in=window).first()
+        or candidates.filter(slots_taken=0).first()
+        or candidates.first()
+    )
 
 
 def display_order_for(*, campaign: Campaign, positions: list[int]) -> list[int]:

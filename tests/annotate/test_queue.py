@@ -147,3 +147,44 @@ def test_the_claim_reads_the_open_items_index_at_twenty_thousand_instances(pm, a
     plan = _open_items(campaign=campaign, annotator=annotator)[:1].explain(format="text", analyze=True)
     assert "queue_item_open_for_humans" in plan, plan
     assert "Seq Scan on annotate_queueitem" not in plan, plan
+
+
+def _fill_as(campaign, annotator, items):
+    """``annotator`` has submitted each of ``items`` (a slot each), as claims would have."""
+    now = timezone.now()
+    Assignment.objects.bulk_create(
+        Assignment(
+            campaign=campaign, instance_id=item.instance_id, queue_item=item, annotator=annotator,
+            status=AssignmentStatus.SUBMITTED, leased_at=now, lease_expires_at=now, submitted_at=now,
+        )
+        for item in items
+    )
+    QueueItem.objects.filter(pk__in=[item.pk for item in items]).update(slots_taken=1)
+
+
+def test_an_annotator_far_ahead_of_the_others_gets_an_untouched_item(pm):
+    """Their own half-filled items (waiting for a second annotator) fill the head of the queue;
+    the claim looks past that window instead of stepping over every one of them."""
+    ahead = make_user("ahead")
+    campaign = build_campaign(pm=pm, annotators=[ahead], n_instances=0, overlap=2)
+    from annotate.services.imports import import_instances
+    from tests.conftest import pairwise_rows
+
+    import_instances(campaign=campaign, data=pairwise_rows(150), file_format="generic")
+    items = list(QueueItem.objects.filter(campaign=campaign).order_by("id"))
+    _fill_as(campaign, ahead, items[:120])
+    assignment = claim_next_assignment(campaign=campaign, annotator=ahead)
+    assert assignment.queue_item_id == items[120].pk
+
+
+def test_beyond_the_window_a_half_filled_item_of_others_is_still_found(pm):
+    ahead, other = make_user("ahead"), make_user("other")
+    campaign = build_campaign(pm=pm, annotators=[ahead, other], n_instances=0, overlap=2)
+    from annotate.services.imports import import_instances
+    from tests.conftest import pairwise_rows
+
+    import_instances(campaign=campaign, data=pairwise_rows(100), file_format="generic")
+    items = list(QueueItem.objects.filter(campaign=campaign).order_by("id"))
+    _fill_as(campaign, ahead, items[:99])  # no untouched item left
+    _fill_as(campaign, other, items[99:])  # the last one waits for a second annotator
+    assert claim_next_assignment(campaign=campaign, annotator=ahead).queue_item_id == items[99].pk
