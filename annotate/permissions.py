@@ -9,14 +9,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from annotate.models import Assignment, Campaign, CampaignRole, JobRun
-from annotate.selectors import campaigns_visible_to, roles_in_campaign
+from annotate.selectors import campaign_and_roles, roles_in_campaign
 
 
 def get_campaign_for_role_or_404(*, user, slug: str, roles: set[str]) -> Campaign:
-    campaign = campaigns_visible_to(user).filter(slug=slug).select_related("task_schema", "guidelines").first()
+    campaign, held = campaign_and_roles(user=user, slug=slug)
     if campaign is None:
         raise Http404("No such campaign.")
-    if not roles & roles_in_campaign(user=user, campaign=campaign):
+    if not roles & held:
         raise PermissionDenied("Your role in this campaign does not allow this.")
     return campaign
 

@@ -14,6 +14,7 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Campaign,
+    CampaignMembership,
     CampaignRole,
     Instance,
     JobRun,
@@ -29,6 +30,25 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
     if user.is_superuser:
         return Campaign.objects.all()
     return Campaign.objects.filter(memberships__user=user).distinct()
+
+
+def campaign_and_roles(*, user, slug: str) -> tuple[Campaign | None, set[str]]:
+    """The campaign ``slug`` if ``user`` may see it (the rule of :func:`campaigns_visible_to`),
+    with the roles they hold in it: one query for members (their membership rows carry the
+    campaign), two for site admins."""
+    if not user.is_authenticated:
+        return None, set()
+    if user.is_superuser:
+        campaign = Campaign.objects.select_related("task_schema", "guidelines").filter(slug=slug).first()
+        return campaign, (roles_in_campaign(user=user, campaign=campaign) if campaign else set())
+    memberships = list(
+        CampaignMembership.objects.filter(user=user, campaign__slug=slug).select_related(
+            "campaign__task_schema", "campaign__guidelines"
+        )
+    )
+    if not memberships:
+        return None, set()
+    return memberships[0].campaign, {m.role for m in memberships}
 
 
 def roles_in_campaign(*, user, campaign: Campaign) -> set[str]:

@@ -27,6 +27,7 @@ from annotate.models import (
     Campaign,
     CampaignStatus,
     QueueItem,
+    Response,
     Route,
     SkipReason,
 )
@@ -150,7 +151,10 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
             return Assignment.objects.select_related("instance").get(
                 instance_id=item.instance_id, annotator=annotator
             )
-        return Assignment.objects.create(
+        # A new lease is shown right away: its display order and first-shown time are decided
+        # here, and the responses read for that ride along for the page.
+        responses = {r.position: r for r in Response.objects.filter(instance_id=item.instance_id)}
+        assignment = Assignment.objects.create(
             campaign=campaign,
             instance=item.instance,
             queue_item=item,
@@ -158,7 +162,11 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
             status=AssignmentStatus.LEASED,
             leased_at=now,
             lease_expires_at=expires,
+            opened_at=now,
+            display_order=display_order_for(campaign=campaign, positions=sorted(responses)),
         )
+        assignment.responses_by_position = responses
+        return assignment
 
 
 def _first_open_item(*, campaign: Campaign, candidates):

@@ -69,7 +69,10 @@ def annotator_login_required(view):
 
 
 def _displayed_responses(assignment: Assignment):
-    responses = responses_by_position(instance_id=assignment.instance_id)
+    # A claim that just created the lease has read the responses already.
+    responses = getattr(assignment, "responses_by_position", None) or responses_by_position(
+        instance_id=assignment.instance_id
+    )
     mark_opened(assignment=assignment, positions=sorted(responses))
     return in_display_order(assignment=assignment, responses=responses)
 

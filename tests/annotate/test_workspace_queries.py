@@ -1,6 +1,7 @@
 """The annotator's hot path runs a fixed number of queries, whatever the campaign's size.
 
-Counts include the four every logged-in request pays (session, user, campaign, role) and,
+Counts include the three every logged-in request pays (session, user, the campaign with the
+user's roles in it) and,
 under the test's transaction, the savepoints of each atomic block.
 """
 
@@ -13,9 +14,9 @@ from annotate.models import Assignment
 from tests.conftest import build_campaign
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-NEXT_ITEM_QUERIES = 15
-SUBMIT_AND_NEXT_QUERIES = 23
-SHOW_QUERIES = 8
+NEXT_ITEM_QUERIES = 13
+SUBMIT_AND_NEXT_QUERIES = 21
+SHOW_QUERIES = 7
 
 
 def client_for(user) -> Client:
