@@ -198,19 +198,34 @@ class AnnotatorProgress:
         return self.remaining > REMAINING_COUNT_CAP
 
 
+def open_queue_items(*, campaign: Campaign) -> QuerySet[QueueItem]:
+    """Items with a free slot that humans may be given, in hand-out order: highest priority,
+    then closest to their overlap, then oldest (the order of the partial index
+    ``queue_item_open_for_humans``)."""
+    return (
+        QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
+        .exclude(route=Route.LLM)
+        .order_by("-priority", "-slots_taken", "id")
+    )
+
+
+def open_queue_items_for(*, campaign: Campaign, annotator) -> QuerySet[QueueItem]:
+    """The open items ``annotator`` may be given: not ones they hold, submitted or skipped
+    (their own expired lease does not count: they may get that item back)."""
+    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
+        status=AssignmentStatus.EXPIRED
+    )
+    return open_queue_items(campaign=campaign).exclude(Exists(theirs))
+
+
 def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgress:
     counts = campaign.assignments.filter(annotator=annotator).aggregate(
         done=Count("id", filter=Q(status=AssignmentStatus.SUBMITTED)),
         open=Count("id", filter=Q(status=AssignmentStatus.LEASED)),
     )
-    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
-        status=AssignmentStatus.EXPIRED
-    )
     # Counted up to a cap, so the cost of showing progress does not grow with the campaign.
     remaining = (
-        QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
-        .exclude(route=Route.LLM)
-        .exclude(Exists(theirs))
+        open_queue_items_for(campaign=campaign, annotator=annotator)
         .values("pk")[: REMAINING_COUNT_CAP + 1]
         .count()
     )

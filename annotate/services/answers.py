@@ -97,6 +97,17 @@ def slot_letter(slot: int) -> str:
     return chr(ord("A") + slot) if 0 <= slot < 26 else str(slot)
 
 
+def why_unanswerable(*, schema: SchemaView, n_responses: int) -> str:
+    """Why no answer to this item could be stored ("" when one can): a task that compares the
+    pair needs exactly two responses."""
+    if schema.compares_pairs and n_responses != 2:
+        return (
+            f"This item has {n_responses} response{'s' if n_responses != 1 else ''}; this task compares "
+            "exactly two, so it cannot be answered. Skip it as broken (press s) so that it can be fixed."
+        )
+    return ""
+
+
 @dataclass(frozen=True)
 class CheckedAnswers:
     rows: tuple[AnswerValue, ...]  # unsaved, without an annotation yet
@@ -114,11 +125,9 @@ def check_answers(
     naming the first problem. Nothing is dropped: an answer the schema has no place for is
     an error, not ignored. ``enforce_required=False`` is for labels from elsewhere (LLM
     annotators, imported datasets) that answer only some questions."""
-    if schema.compares_pairs and n_responses != 2:
-        raise AnswersRejected(
-            f"This item has {n_responses} response{'s' if n_responses != 1 else ''}; this task compares "
-            "exactly two, so it cannot be answered. Skip it as broken so that it can be fixed."
-        )
+    reason = why_unanswerable(schema=schema, n_responses=n_responses)
+    if reason:
+        raise AnswersRejected(reason)
     given: dict[tuple[str, int | None], AnswerInput] = {}
     for answer in answers:
         question = schema.by_key.get(answer.question)

@@ -28,9 +28,9 @@ from annotate.models import (
     CampaignStatus,
     QueueItem,
     Response,
-    Route,
     SkipReason,
 )
+from annotate.selectors import open_queue_items, open_queue_items_for
 
 # How many rounds a contended claim tries before waiting for row locks.
 _CLAIM_ATTEMPTS = 5
@@ -106,14 +106,7 @@ def _renew_lease(*, assignment: Assignment, campaign: Campaign, now: datetime) -
 
 
 def _open_items(*, campaign: Campaign, annotator):
-    # The annotator's own expired lease does not exclude an item: they may get it back.
-    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator)
-    return (
-        QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
-        .exclude(route=Route.LLM)
-        .exclude(Exists(theirs.exclude(status=AssignmentStatus.EXPIRED)))
-        .order_by("-priority", "-slots_taken", "id")
-    )
+    return open_queue_items_for(campaign=campaign, annotator=annotator)
 
 
 def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool) -> Assignment | None:
@@ -179,12 +172,7 @@ def _first_open_item(*, campaign: Campaign, candidates):
     list (a fixed window); if all are theirs, the first untouched item (no slot taken, which
     their own work never is); only then the plain scan, so an open item is never missed.
     """
-    window = (
-        QueueItem.objects.filter(campaign=campaign, slots_taken__lt=F("required_overlap"))
-        .exclude(route=Route.LLM)
-        .order_by("-priority", "-slots_taken", "id")
-        .values("pk")[:_CLAIM_WINDOW]
-    )
+    window = open_queue_items(campaign=campaign).values("pk")[:_CLAIM_WINDOW]
     return (
         candidates.filter(pk__in=window).first()
         or candidates.filter(slots_taken=0).first()

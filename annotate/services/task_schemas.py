@@ -140,6 +140,18 @@ def campaign_schema(campaign: Campaign) -> SchemaView:
     return get_schema_view(campaign.task_schema)
 
 
+def schema_for_assignment(*, campaign: Campaign, assignment) -> SchemaView:
+    """The questions an assignment answers: the campaign's current version, or for a submitted
+    item the version its label was made under (an edit answers the same questions)."""
+    from annotate.models import Annotation, AssignmentStatus
+
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        annotation = Annotation.objects.select_related("task_schema").filter(assignment=assignment).first()
+        if annotation is not None and annotation.task_schema_id:
+            return get_schema_view(annotation.task_schema)
+    return campaign_schema(campaign)
+
+
 def check_question_specs(questions: Sequence[QuestionSpec]) -> None:
     """Raise InvalidTaskSchema naming the first question that breaks a rule."""
     if not questions:

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate.forms import SkipForm, TaskAnswerForm, initial_from_answers
-from annotate.models import Annotation, Assignment, AssignmentStatus, CampaignRole
+from annotate.models import Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
 from annotate.selectors import (
     get_annotator_progress,
@@ -32,7 +32,7 @@ from annotate.services.annotations import (
     submit_annotation,
     submitted_answers_are_editable,
 )
-from annotate.services.answers import answers_of, to_display_slots
+from annotate.services.answers import answers_of, to_display_slots, why_unanswerable
 from annotate.services.assignments import (
     SkipRejected,
     claim_next_assignment,
@@ -40,7 +40,7 @@ from annotate.services.assignments import (
     mark_opened,
     skip_assignment,
 )
-from annotate.services.task_schemas import campaign_schema, get_schema_view
+from annotate.services.task_schemas import schema_for_assignment
 
 ANNOTATOR = {CampaignRole.ANNOTATOR.value}
 TASK_PARTIAL = "annotate/partials/task.html"
@@ -77,16 +77,6 @@ def _displayed_responses(assignment: Assignment):
     return in_display_order(assignment=assignment, responses=responses)
 
 
-def _schema_for(*, campaign, assignment: Assignment):
-    """The questions to show: the current version, or for a submitted item the version its
-    label was made under (an edit answers the same questions)."""
-    if assignment.status == AssignmentStatus.SUBMITTED:
-        annotation = Annotation.objects.select_related("task_schema").filter(assignment=assignment).first()
-        if annotation is not None and annotation.task_schema_id:
-            return get_schema_view(annotation.task_schema)
-    return campaign_schema(campaign)
-
-
 def _responses_as_recorded(assignment: Assignment):
     """The responses in the recorded display order, recording nothing (a submit or a draft
     never decides the order: the page the annotator saw did)."""
@@ -98,7 +88,7 @@ def _form_for(*, campaign, assignment: Assignment, responses, data=None, initial
     # after a swap, which put the cursor in the next item's text box (keys then typed digits).
     return TaskAnswerForm(
         data,
-        schema=_schema_for(campaign=campaign, assignment=assignment),
+        schema=schema_for_assignment(campaign=campaign, assignment=assignment),
         n_responses=len(responses),
         initial=initial,
         auto_id=f"a{assignment.pk}_%s",
@@ -121,12 +111,7 @@ def _task_context(
         form = _form_for(
             campaign=campaign, assignment=assignment, responses=responses, initial=assignment.draft or None
         )
-    cannot_answer = ""
-    if assignment is not None and form is not None and form.schema.compares_pairs and len(responses) != 2:
-        cannot_answer = (
-            f"This item has {len(responses)} response{'s' if len(responses) != 1 else ''}, but this task "
-            "compares exactly two: it cannot be answered. Skip it as broken (press s) so that it can be fixed."
-        )
+    cannot_answer = why_unanswerable(schema=form.schema, n_responses=len(responses)) if form else ""
     return {
         "campaign": campaign,
         "assignment": assignment,
@@ -300,7 +285,7 @@ def edit_item(request, slug: str, assignment_id: int):
     annotation = getattr(assignment, "annotation", None)
     if assignment.campaign_id != campaign.pk or annotation is None:
         return redirect("label_next", slug=slug)
-    schema = _schema_for(campaign=campaign, assignment=assignment)
+    schema = schema_for_assignment(campaign=campaign, assignment=assignment)
     responses = _displayed_responses(assignment)  # records row order first if none was recorded
     shown = to_display_slots(
         schema=schema, answers=answers_of(annotation.answers.all(), schema), display_order=assignment.display_order

@@ -22,6 +22,20 @@ from annotate.services.assignments import (
 from tests.conftest import build_campaign, is_postgres, make_user, pairwise_answers
 
 
+def _submitted_by(campaign, annotators, items):
+    """Each of ``annotators`` has submitted each of ``items`` (a slot each), as claims would have."""
+    now = timezone.now()
+    Assignment.objects.bulk_create(
+        Assignment(
+            campaign=campaign, instance_id=item.instance_id, queue_item=item, annotator=person,
+            status=AssignmentStatus.SUBMITTED, leased_at=now, lease_expires_at=now, submitted_at=now,
+        )
+        for item in items
+        for person in annotators
+    )
+    QueueItem.objects.filter(pk__in=[item.pk for item in items]).update(slots_taken=len(annotators))
+
+
 def test_every_imported_instance_gets_a_queue_item_with_the_campaign_overlap(pm):
     campaign = build_campaign(pm=pm, n_instances=3, overlap=2)
     items = QueueItem.objects.filter(campaign=campaign)
@@ -129,37 +143,14 @@ def test_the_claim_reads_the_open_items_index_at_twenty_thousand_instances(pm, a
     for chunk in range(4):
         import_instances(campaign=campaign, data=pairwise_rows(5000, prefix=f"c{chunk}"), file_format="generic")
     # The first 8,000 items are full: two other annotators submitted each.
-    others = [make_user("busy1"), make_user("busy2")]
     full = list(QueueItem.objects.filter(campaign=campaign).order_by("id")[:8000])
-    now = timezone.now()
-    Assignment.objects.bulk_create(
-        Assignment(
-            campaign=campaign, instance_id=item.instance_id, queue_item=item, annotator=other,
-            status=AssignmentStatus.SUBMITTED, leased_at=now, lease_expires_at=now, submitted_at=now,
-        )
-        for item in full
-        for other in others
-    )
-    QueueItem.objects.filter(pk__in=[item.pk for item in full]).update(slots_taken=2)
+    _submitted_by(campaign, [make_user("busy1"), make_user("busy2")], full)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE annotate_queueitem")
         cursor.execute("ANALYZE annotate_assignment")
     plan = _open_items(campaign=campaign, annotator=annotator)[:1].explain(format="text", analyze=True)
     assert "queue_item_open_for_humans" in plan, plan
     assert "Seq Scan on annotate_queueitem" not in plan, plan
-
-
-def _fill_as(campaign, annotator, items):
-    """``annotator`` has submitted each of ``items`` (a slot each), as claims would have."""
-    now = timezone.now()
-    Assignment.objects.bulk_create(
-        Assignment(
-            campaign=campaign, instance_id=item.instance_id, queue_item=item, annotator=annotator,
-            status=AssignmentStatus.SUBMITTED, leased_at=now, lease_expires_at=now, submitted_at=now,
-        )
-        for item in items
-    )
-    QueueItem.objects.filter(pk__in=[item.pk for item in items]).update(slots_taken=1)
 
 
 def test_an_annotator_far_ahead_of_the_others_gets_an_untouched_item(pm):
@@ -172,7 +163,7 @@ def test_an_annotator_far_ahead_of_the_others_gets_an_untouched_item(pm):
 
     import_instances(campaign=campaign, data=pairwise_rows(150), file_format="generic")
     items = list(QueueItem.objects.filter(campaign=campaign).order_by("id"))
-    _fill_as(campaign, ahead, items[:120])
+    _submitted_by(campaign, [ahead], items[:120])
     assignment = claim_next_assignment(campaign=campaign, annotator=ahead)
     assert assignment.queue_item_id == items[120].pk
 
@@ -185,6 +176,6 @@ def test_beyond_the_window_a_half_filled_item_of_others_is_still_found(pm):
 
     import_instances(campaign=campaign, data=pairwise_rows(100), file_format="generic")
     items = list(QueueItem.objects.filter(campaign=campaign).order_by("id"))
-    _fill_as(campaign, ahead, items[:99])  # no untouched item left
-    _fill_as(campaign, other, items[99:])  # the last one waits for a second annotator
+    _submitted_by(campaign, [ahead], items[:99])  # no untouched item left
+    _submitted_by(campaign, [other], items[99:])  # the last one waits for a second annotator
     assert claim_next_assignment(campaign=campaign, annotator=ahead).queue_item_id == items[99].pk
