@@ -100,17 +100,30 @@ def _load(
     from routing.core.datasets import join_dataset, load_instances, load_labels
     from routing.core.simulation import check_annotator_provenance, check_predictor_provenance
 
-    instances = load_instances(args.instances)
+    skipped: list = []
+    instances = load_instances(args.instances, skipped_empty=skipped)
     labels = load_labels(args.labels)
     llm = args.llm if need_llm else None
     use_judge = llm == LOCAL_JUDGE and LOCAL_JUDGE not in labels.llm_names
+    jury = getattr(args, "jury", None)
+    if use_judge and jury == "all":
+        jury = None if not labels.llm_names else ",".join(labels.llm_names)
     dataset = join_dataset(
         instances=instances,
         labels=labels,
         human=args.human,
         llm=None if use_judge else llm,
         instances_path=args.instances,
+        jury=jury,
+        skipped_ids={identifier for identifier, _ in skipped},
     )
+    if skipped:
+        lines = sorted({error.line for _, error in skipped})
+        print(
+            f"skipped {len(lines)} instance(s) with an empty response text "
+            f"(lines {', '.join(map(str, lines[:10]))}{' …' if len(lines) > 10 else ''})",
+            file=sys.stderr,
+        )
     if predictor is not None:
         check_predictor_provenance(
             provenance=predictor.provenance,
@@ -336,6 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
     data_options(sim)
     sim.add_argument(
         "--llm", required=True, help=f"LLM annotator name in the labels, or {LOCAL_JUDGE}"
+    )
+    sim.add_argument(
+        "--jury",
+        default=None,
+        help="other LLM judges of the labels file as the jury: comma-separated names, or 'all' "
+        "for every judge but --llm (their verdicts are router signals; the label of an "
+        "LLM-routed item stays the --llm judge's)",
     )
     sim.add_argument("--budgets", type=_floats, default=(0.1, 0.25, 0.5, 0.75))
     sim.add_argument("--seeds", type=_at_least(1), default=3)

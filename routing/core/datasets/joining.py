@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,8 @@ def join_dataset(
     human: str = "human",
     llm: str | None,
     instances_path: str | Path = "",
+    jury: Sequence[str] | str | None = None,
+    skipped_ids: Collection[str] = (),
 ) -> PairwiseDataset:
     """Join labels to instances by id, keeping instance-file order.
 
@@ -59,11 +61,16 @@ def join_dataset(
     (``None``: no LLM column yet, all ``NO_LABEL``). Instances without a labels row are dropped
     and counted; a labels row whose id is not an instance raises ``DatasetError``; an unknown
     ``human`` or ``llm`` name raises ``LabelNameError`` listing close matches.
+    ``jury`` names other LLM judges of the labels file whose verdicts join as the jury
+    (``"all"``: every judge but ``llm``); a jury name equal to ``llm`` is refused.
+    ``skipped_ids``: instances the reader left out (an empty response): their label rows are
+    ignored, and the dataset counts them.
     """
     check_label_name(labels=labels, name=human, kind="human")
     if llm is not None:
         check_label_name(labels=labels, name=llm, kind="llm")
-    by_id = {record.id: record for record in labels.records}
+    skipped = set(skipped_ids)
+    by_id = {record.id: record for record in labels.records if record.id not in skipped}
     known = {instance.id for instance in instances}
     orphans = [
         RowError(
@@ -72,7 +79,7 @@ def join_dataset(
             f"id {record.id!r} has no instance in {instances_path or 'the instances file'}",
         )
         for record in labels.records
-        if record.id not in known
+        if record.id not in known and record.id not in skipped
     ]
     if orphans:
         raise DatasetError(labels.path, orphans)
@@ -84,7 +91,17 @@ def join_dataset(
         [LABEL_CODES[by_id[i.id].llm.get(llm)] if llm is not None else NO_LABEL for i in kept],
         dtype=np.int8,
     )
+    jury_names = _jury_names(labels=labels, jury=jury, llm=llm)
+    jury_codes = None
+    if jury_names:
+        jury_codes = np.array(
+            [[LABEL_CODES[by_id[i.id].llm.get(name)] for name in jury_names] for i in kept],
+            dtype=np.int8,
+        ).reshape(len(kept), len(jury_names))
     return PairwiseDataset(
+        jury_names=jury_names,
+        jury=jury_codes,
+        skipped_empty_responses=len(skipped),
         instances=tuple(kept),
         human=human_codes,
         llm=llm_codes,
@@ -93,6 +110,29 @@ def join_dataset(
         unlabelled_instances=len(instances) - len(kept),
         sources={"instances": str(instances_path), "labels": str(labels.path)},
     )
+
+
+def _jury_names(
+    *, labels: LabelFile, jury: Sequence[str] | str | None, llm: str | None
+) -> tuple[str, ...]:
+    if jury is None:
+        return ()
+    if isinstance(jury, str):
+        if jury == "all":
+            return tuple(name for name in labels.llm_names if name != llm)
+        jury = [part.strip() for part in jury.split(",") if part.strip()]
+    names = tuple(dict.fromkeys(jury))
+    if llm is not None and llm in names:
+        raise LabelNameError(
+            f"{labels.path}: {llm!r} is the main judge (--llm); leave it out of --jury"
+        )
+    for name in names:
+        if name not in labels.llm_names:
+            raise LabelNameError(
+                f"{labels.path}: unknown LLM annotator {name!r} (--jury)"
+                f"{_close_matches(name, labels.llm_names)}"
+            )
+    return names
 
 
 def load_dataset(

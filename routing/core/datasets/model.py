@@ -72,6 +72,10 @@ class PairwiseDataset:
     unlabelled_instances: int = 0  # instances of I.jsonl without a row in L.jsonl (dropped)
     sources: Mapping[str, str] = field(default_factory=dict)
     llm_prob_a: np.ndarray | None = None  # P(A preferred) by the LLM annotator, when it gives one
+    # The jury: other LLM judges' verdict codes, int8 (n, len(jury_names)); None without one.
+    jury_names: tuple[str, ...] = ()
+    jury: np.ndarray | None = None
+    skipped_empty_responses: int = 0  # instances dropped because a response text was empty
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -101,4 +105,7 @@ class PairwiseDataset:
             unlabelled_instances=self.unlabelled_instances,
             sources=dict(self.sources),
             llm_prob_a=prob_a,
+            jury_names=self.jury_names,
+            jury=self.jury,
+            skipped_empty_responses=self.skipped_empty_responses,
         )

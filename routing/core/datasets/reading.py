@@ -120,11 +120,16 @@ def _note_first_line(
         first_line[identifier] = line
 
 
-def load_instances(path: str | Path) -> tuple[Instance, ...]:
+def load_instances(
+    path: str | Path, *, skipped_empty: list[tuple[str, RowError]] | None = None
+) -> tuple[Instance, ...]:
     """Read and check an instances file (generic import schema, plain or ``.gz``), file order.
 
     Raises ``DatasetError`` listing every bad row (missing id/prompt/responses, fewer than two
-    responses, bad roles, duplicate ids) or naming a missing file.
+    responses, bad roles, duplicate ids) or naming a missing file. With ``skipped_empty`` (a
+    list), a row whose only fault is an empty response text is left out and its error appended
+    there as ``(id, error)`` instead (the caller counts and reports them, and ignores their
+    labels).
     """
     path = Path(path)
     errors: list[RowError] = []
@@ -160,6 +165,19 @@ def load_instances(path: str | Path) -> tuple[Instance, ...]:
             errors.append(RowError(line, "metadata", "must be an object"))
         if identifier is not None:
             _note_first_line(identifier, line, first_line, errors)
+        if skipped_empty is not None and len(errors) > before:
+            row_errors = errors[before:]
+            if (
+                identifier is not None
+                and all(e.field.endswith(".text") for e in row_errors)
+                and all(
+                    isinstance(r, dict) and isinstance(r.get("text"), str)
+                    for r in (responses or [])[:2]
+                )
+            ):
+                del errors[before:]
+                skipped_empty.extend((identifier, error) for error in row_errors)
+                continue
         if len(errors) > before or messages is None or identifier is None:
             continue
         instances.append(

@@ -7,8 +7,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SIMULATION_VERSION = "simulation-v1"
-STRATEGIES = ("random", "ppm-greedy", "ppm-sampling", "disagreement-topk", "all-human", "all-llm")
+SIMULATION_VERSION = "simulation-v2"
+STRATEGIES = (
+    "random",
+    "oracle",
+    "jury-rule",
+    "error-model",
+    "ppm-greedy",
+    "ppm-sampling",
+    "disagreement-topk",
+    "all-human",
+    "all-llm",
+)
+DEFAULT_STRATEGY = "error-model"
+# Reads every human label of the pool: the upper bound beside every table, run by the
+# simulation itself (never through a HumanLabelOracle) and always included.
+ORACLE = "oracle"
 Embed = Callable[[Sequence[str]], np.ndarray]
 Progress = Callable[[str], None]
 

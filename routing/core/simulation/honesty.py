@@ -24,9 +24,11 @@ from routing.core.fingerprints import fingerprint_of
 HONESTY_RULES = (
     "A strategy sees every pool item's features, embeddings and LLM label, and no human label "
     "except through its HumanLabelOracle.",
-    "The oracle reveals human labels only for the seed set the strategy declares (once); the seed "
-    "counts against the strategy's budget and stays in its human set. Any other request raises "
-    "HonestyViolation.",
+    "The oracle reveals human labels only for the items the strategy buys (a seed set declared "
+    "once, or items bought round by round); every bought item counts against the strategy's "
+    "budget and stays in its human set. Any other request raises HonestyViolation.",
+    "The oracle strategy reads every human label of the pool; it is the upper bound printed "
+    "beside each table, never a strategy a campaign can run.",
     "A PPM is fitted on proxy runs inside the seed set (its training part routed as a miniature "
     "pool at human shares from 0 to 100%, human labels where routed and LLM labels elsewhere; "
     "scored on held-out seed items) or loaded from an artifact fitted on other pairs "
@@ -56,7 +58,7 @@ class HumanLabelOracle:
     the same process (which can always read a closure's cells or the caller's frames).
     """
 
-    __slots__ = ("_reveal", "_declare", "_declared", "budget", "size", "requests")
+    __slots__ = ("_reveal", "_declare", "_buy", "_declared", "budget", "size", "requests")
 
     def __init__(self, *, labels: np.ndarray, budget: int):
         frozen = np.array(labels, dtype=np.int8, copy=True)
@@ -86,18 +88,30 @@ class HumanLabelOracle:
                 if not np.array_equal(unique, state["seed"]):
                     raise HonestyViolation("a seed set was already declared; it cannot be changed")
                 return reveal(indices)
+            settle(unique, what=f"seed of {len(unique)} items")
+            state["declared_once"] = unique
+            return reveal(indices)
+
+        def settle(unique: np.ndarray, *, what: str) -> None:
+            """Check a bought set against the budget and the pool, then keep it."""
             if len(unique) > budget:
-                raise HonestyViolation(
-                    f"seed of {len(unique)} items exceeds the human budget of {budget}"
-                )
+                raise HonestyViolation(f"{what} exceeds the human budget of {budget}")
             if len(unique) and (unique[0] < 0 or unique[-1] >= size):
                 raise HonestyViolation(f"seed indices must be pool positions 0..{size - 1}")
             unique.setflags(write=False)
             state["seed"] = unique
+
+        def buy(indices: Sequence[int] | np.ndarray) -> np.ndarray:
+            indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+            if "declared_once" in state:
+                raise HonestyViolation("a seed set was declared; it cannot be extended")
+            unique = np.unique(np.concatenate([declared(), indices]))
+            settle(unique, what=f"buying {len(unique)} items in all")
             return reveal(indices)
 
         self._reveal = reveal
         self._declare = declare
+        self._buy = buy
         self._declared = declared
         self.size = size
         self.budget = budget
@@ -105,7 +119,7 @@ class HumanLabelOracle:
 
     @property
     def seed(self) -> np.ndarray:
-        """The declared seed indices, sorted (empty before ``declare_seed``)."""
+        """Every bought position, sorted (the declared seed, or all items bought so far)."""
         return self._declared()
 
     def declare_seed(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -114,6 +128,14 @@ class HumanLabelOracle:
         larger than the budget, out of range or a second, different set: ``HonestyViolation``."""
         self.requests += 1
         return self._declare(indices)
+
+    def buy(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Buy the human labels of ``indices`` in addition to those bought before (a strategy
+        that routes in rounds); returns their label codes in the order given. Buying an item
+        again is free; more than the budget in all, out of range, or after ``declare_seed``:
+        ``HonestyViolation``."""
+        self.requests += 1
+        return self._buy(indices)
 
     def labels(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Human label codes of seed items; any index outside the seed: ``HonestyViolation``."""
@@ -126,7 +148,10 @@ class PoolView:
     """What a strategy sees of the routing pool: no human label, nothing of the test set.
 
     ``emb_a``/``emb_b`` float32 (n, d) embed each response rendered in its conversation; ``llm``
-    int8 label codes (n,); ``features`` rows follow ``ids``.
+    int8 label codes (n,) of the main LLM judge (the label an LLM-routed item keeps);
+    ``jury`` int8 (n, j) the other judges' verdicts (``jury_names``; no columns without a jury);
+    ``llm_confidence`` the main judge's confidence in [0, 1] when it gives one; ``features`` rows
+    follow ``ids``.
     """
 
     ids: tuple[str, ...]
@@ -135,6 +160,17 @@ class PoolView:
     emb_a: np.ndarray
     emb_b: np.ndarray
     budget: int
+    llm_name: str = "llm"
+    jury_names: tuple[str, ...] = ()
+    jury: np.ndarray | None = None
+    llm_confidence: np.ndarray | None = None
+
+    @property
+    def jury_votes(self) -> np.ndarray:
+        """The jury's verdicts, int8 (n, j) (shape (n, 0) without a jury)."""
+        if self.jury is None:
+            return np.zeros((self.n, 0), dtype=np.int8)
+        return self.jury
 
     @property
     def n(self) -> int:

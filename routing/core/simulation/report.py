@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,10 @@ class RunResult:
     budget: int
     seed: int
     test_accuracy: float
-    agreement: float  # composed vs human labels on the pool, over items where both are decisive
+    # composed vs human labels on the pool, over the items with a decisive human label (a
+    # composed tie or missing label there counts as a disagreement)
+    agreement: float
+    composed_undecided: int  # of those items, how many have a composed tie or missing label
     n_train_pairs: int
     dropped: int  # pool items whose composed label is a tie or missing
     seed_items: int
@@ -36,6 +39,10 @@ class SummaryRow:
     accuracy_mean: float
     accuracy_sd: float
     agreement_mean: float
+    agreement_sd: float
+    composed_undecided_mean: float
+    # (agreement − random's) / (oracle's − random's) at the same budget, from the means
+    gap_closed: float | None
     n_train_pairs_mean: float
     dropped_mean: float
     seed_items_mean: float
@@ -63,6 +70,7 @@ class SimulationReport:
             "dataset": self.dataset,
             "splits": self.splits,
             "summary": [asdict(row) for row in self.summary],
+            "proxy_headroom": proxy_headroom(self.runs),
             "runs": [asdict(run) for run in self.runs],
             "seconds": self.seconds,
         }
@@ -90,6 +98,11 @@ def summarise(runs: Sequence[RunResult]) -> list[SummaryRow]:
                 accuracy_mean=float(accuracy.mean()),
                 accuracy_sd=float(accuracy.std(ddof=1)) if len(group) > 1 else 0.0,
                 agreement_mean=float(np.mean([r.agreement for r in group])),
+                agreement_sd=float(np.std([r.agreement for r in group], ddof=1))
+                if len(group) > 1
+                else 0.0,
+                composed_undecided_mean=float(np.mean([r.composed_undecided for r in group])),
+                gap_closed=None,
                 n_train_pairs_mean=float(np.mean([r.n_train_pairs for r in group])),
                 dropped_mean=float(np.mean([r.dropped for r in group])),
                 seed_items_mean=float(np.mean([r.seed_items for r in group])),
@@ -98,7 +111,43 @@ def summarise(runs: Sequence[RunResult]) -> list[SummaryRow]:
                 ppm_cv_spearman_mean=float(np.mean(rhos)) if rhos else None,
             )
         )
+    means = {(row.strategy, row.budget_share): row.agreement_mean for row in rows}
+    for k, row in enumerate(rows):
+        low = means.get(("random", row.budget_share))
+        high = means.get(("oracle", row.budget_share))
+        if low is not None and high is not None and high - low > 1e-12:
+            rows[k] = replace(row, gap_closed=float((row.agreement_mean - low) / (high - low)))
     return rows
+
+
+def proxy_headroom(runs: Sequence[RunResult]) -> list[dict[str, Any]]:
+    """Per budget: oracle minus random proxy test accuracy, paired by seed (mean and sample sd
+    of the per-seed differences). A proxy whose headroom is not clearly above 0 does not respond
+    to label quality, and a PPM fitted on it learns noise."""
+    by_key = {(r.strategy, r.budget_share, r.seed): r.test_accuracy for r in runs}
+    shares = sorted({r.budget_share for r in runs if r.strategy == "oracle"})
+    out = []
+    for share in shares:
+        diffs = np.array(
+            [
+                by_key[("oracle", share, seed)] - by_key[("random", share, seed)]
+                for (name, s, seed) in by_key
+                if name == "oracle" and s == share and ("random", share, seed) in by_key
+            ],
+            dtype=np.float64,
+        )
+        diffs = diffs[~np.isnan(diffs)]
+        if not len(diffs):
+            continue
+        out.append(
+            {
+                "budget_share": share,
+                "seeds": int(len(diffs)),
+                "headroom_mean": float(diffs.mean()),
+                "headroom_sd": float(diffs.std(ddof=1)) if len(diffs) > 1 else 0.0,
+            }
+        )
+    return out
 
 
 def format_table(report: SimulationReport) -> str:
@@ -113,20 +162,43 @@ def format_table(report: SimulationReport) -> str:
         f"ties/missing); pool ~{d['pool_mean']:.0f}, test ~{d['test_mean']:.0f} per seed, "
         f"{report.config['seeds']} seed(s)."
     )
+    lines.append(
+        f"Main judge {d['llm_name']!r}: {d.get('llm_agreement_all', float('nan')):.1%} of the "
+        f"items with a decisive human label agree (ties and missing counted as misses); jury: "
+        f"{len(d.get('jury') or [])} judge(s); {d.get('skipped_empty_responses', 0)} instance(s) "
+        f"with an empty response skipped; {d['human_undecided']} human ties/missing excluded."
+    )
     header = (
-        f"{'budget':>7} {'strategy':<18} {'test acc (mean ± sd)':>21} {'agree':>6} "
-        f"{'pairs':>6} {'seed':>5} {'ppm ρ':>6} {'sec':>6}"
+        f"{'budget':>7} {'strategy':<18} {'agree (mean ± sd)':>18} {'gap':>5} {'undec':>5} "
+        f"{'test acc (mean ± sd)':>21} {'pairs':>6} {'seed':>5} {'ppm ρ':>6} {'sec':>6}"
     )
     lines += [header, "-" * len(header)]
     order = {name: i for i, name in enumerate(STRATEGIES)}
     rows = sorted(report.summary, key=lambda r: (r.budget_share, order.get(r.strategy, 99)))
     for row in rows:
         rho = "" if row.ppm_cv_spearman_mean is None else f"{row.ppm_cv_spearman_mean:.2f}"
+        gap = (
+            ""
+            if row.gap_closed is None or row.strategy in ("random", "oracle")
+            else (f"{row.gap_closed:.0%}")
+        )
+        name = row.strategy + ("*" if row.strategy == "oracle" else "")
         lines.append(
-            f"{row.budget_share:>7.0%} {row.strategy:<18} "
+            f"{row.budget_share:>7.0%} {name:<18} "
+            f"{row.agreement_mean:>9.1%} ± {row.agreement_sd:.1%} {gap:>5} "
+            f"{row.composed_undecided_mean:>5.0f} "
             f"{row.accuracy_mean:>12.3f} ± {row.accuracy_sd:.3f}  "
-            f"{row.agreement_mean:>6.1%} {row.n_train_pairs_mean:>6.0f} "
+            f"{row.n_train_pairs_mean:>6.0f} "
             f"{row.seed_items_mean:>5.0f} {rho:>6} {row.seconds_mean:>6.1f}"
+        )
+    headroom = proxy_headroom(report.runs)
+    if headroom:
+        lines.append(
+            "Proxy headroom (oracle − random test accuracy, paired by seed): "
+            + "; ".join(
+                f"{h['budget_share']:.0%}: {h['headroom_mean']:+.3f} ± {h['headroom_sd']:.3f}"
+                for h in headroom
+            )
         )
     sources = sorted({row.ppm_source for row in rows if row.ppm_source})
     if sources:
@@ -135,7 +207,10 @@ def format_table(report: SimulationReport) -> str:
     if report.config.get("predictor_provenance"):
         lines.append(f"Predictor provenance: {report.config['predictor_provenance']}")
     lines.append(
-        "agree: composed labels vs human labels on the pool (both decisive); pairs: training "
+        "* the oracle reads every human label of the pool: an upper bound, not a strategy. "
+        "agree: composed labels (human where routed, main judge elsewhere) vs the human label on "
+        "the pool items with a decisive human label; gap: share of the random-to-oracle gap in "
+        "agreement closed; undec: of those items, composed ties/missing; pairs: training "
         "pairs after dropping ties/missing; seed: human labels bought for fitting; ppm ρ: mean "
         "CV Spearman of the seed-set PPM fits; sec: routing + proxy per run (a PPM fit is "
         "charged to the first run that needs it)."

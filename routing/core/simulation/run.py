@@ -21,6 +21,8 @@ from routing.core.datasets import PairwiseDataset
 from routing.core.router.budget import resolve_budget
 from routing.core.simulation.composition import compose_labels, decisive, orient
 from routing.core.simulation.config import (
+    DEFAULT_STRATEGY,
+    ORACLE,
     SIMULATION_VERSION,
     Embed,
     SimulationConfig,
@@ -46,11 +48,18 @@ from routing.core.simulation.progress import _bar
 from routing.core.simulation.report import RunResult, SimulationReport, summarise
 from routing.core.simulation.splits import split_by_prompt
 from routing.core.simulation.strategies import make_strategies
+from routing.core.simulation.strategies.oracle import OracleStrategy
 
 
 def _agreement(composed: np.ndarray, human: np.ndarray) -> float:
-    both = decisive(composed) & decisive(human)
-    return float(np.mean(composed[both] == human[both])) if both.any() else float("nan")
+    """Share of the items with a decisive human label whose composed label is that label (a
+    composed tie or missing label there counts as a disagreement: it gives no usable pair)."""
+    scored = decisive(human)
+    return float(np.mean(composed[scored] == human[scored])) if scored.any() else float("nan")
+
+
+def _composed_undecided(composed: np.ndarray, human: np.ndarray) -> int:
+    return int((decisive(human) & ~decisive(composed)).sum())
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -138,6 +147,9 @@ def run_simulation(
         strategies = make_strategies(
             config=config, predictor=predictor, predictor_label=predictor_label
         )
+    budgeted = [name for name in strategies if name not in ("all-human", "all-llm")]
+    if budgeted and ORACLE not in strategies:  # the upper bound is printed beside every table
+        strategies = {**strategies, ORACLE: OracleStrategy()}
     keys = [instance.prompt_key for instance in dataset.instances]
     emb_a, emb_b = embed_pairs(
         dataset=dataset, embed=embed, context_messages=config.context_messages
@@ -184,6 +196,12 @@ def run_simulation(
             emb_a=_read_only(emb_a[pool_idx]),
             emb_b=_read_only(emb_b[pool_idx]),
             budget=0,
+            llm_name=dataset.llm_name,
+            jury_names=dataset.jury_names,
+            jury=None if dataset.jury is None else _read_only(dataset.jury[pool_idx]),
+            llm_confidence=None
+            if dataset.llm_prob_a is None
+            else _read_only(np.abs(dataset.llm_prob_a[pool_idx] - 0.5) * 2.0),
         )
         splits.append(
             {
@@ -201,8 +219,11 @@ def run_simulation(
             oracle = HumanLabelOracle(labels=pool_human, budget=budget)
             run_started = time.perf_counter()
             view = _view_for(strategies[name], replace(pool, budget=budget))
-            plan = strategies[name].plan(pool=view, oracle=oracle, rng_seed=seed)
-            check_plan(plan=plan, oracle=oracle, n_pool=pool.n)
+            if getattr(strategies[name], "reads_all_human_labels", False):
+                plan = strategies[name].plan_with_labels(pool=view, human=pool_human, rng_seed=seed)
+            else:
+                plan = strategies[name].plan(pool=view, oracle=oracle, rng_seed=seed)
+                check_plan(plan=plan, oracle=oracle, n_pool=pool.n)
             composed = compose_labels(human_mask=plan.human, human=pool_human, llm=pool_llm)
             train_chosen, train_rejected = orient(
                 labels=composed, emb_a=pool.emb_a, emb_b=pool.emb_b
@@ -225,9 +246,10 @@ def run_simulation(
                     seed=seed,
                     test_accuracy=accuracy,
                     agreement=_agreement(composed, pool_human),
+                    composed_undecided=_composed_undecided(composed, pool_human),
                     n_train_pairs=len(train_chosen),
                     dropped=int((~decisive(composed)).sum()),
-                    seed_items=len(oracle.seed),
+                    seed_items=len(plan.seed),
                     seconds=time.perf_counter() - run_started,
                     ppm_source=plan.ppm_source,
                     predicted_score=plan.predicted_score,
@@ -242,6 +264,7 @@ def run_simulation(
         rules=HONESTY_RULES,
         config={
             **asdict(config),
+            "default_strategy": DEFAULT_STRATEGY,
             "predictor_label": predictor_label,
             "allow_unverified_predictor": allow_unverified_predictor,
             "predictor_provenance": predictor_provenance,
@@ -256,6 +279,15 @@ def run_simulation(
             else float("nan"),
             "llm_undecided": int((~decisive(dataset.llm)).sum()),
             "human_undecided": int((~decisive(dataset.human)).sum()),
+            "llm_agreement_all": float(
+                np.mean(
+                    dataset.llm[decisive(dataset.human)] == dataset.human[decisive(dataset.human)]
+                )
+            )
+            if decisive(dataset.human).any()
+            else float("nan"),
+            "jury": list(dataset.jury_names),
+            "skipped_empty_responses": dataset.skipped_empty_responses,
             "unlabelled_instances": dataset.unlabelled_instances,
             "pool_mean": float(np.mean([s["pool"] for s in splits])),
             "test_mean": float(np.mean([s["test"] for s in splits])),

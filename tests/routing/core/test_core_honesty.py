@@ -477,3 +477,73 @@ def test_a_loaded_predictor_leaves_the_llm_signal_features_to_the_other_strategi
     assert llm_signals and not set(llm_signals) & set(predictor.feature_names)
     (ppm_run,) = [run for run in report.runs if run.strategy == "ppm-greedy"]
     assert ppm_run.predicted_score is not None and ppm_run.seed_items == 0
+
+
+def test_oracle_sells_labels_round_by_round_within_the_budget_only():
+    oracle = HumanLabelOracle(labels=np.array([1, 2, 1, 2, 1, 2], dtype=np.int8), budget=4)
+    assert oracle.buy([5, 0]).tolist() == [2, 1]
+    assert oracle.buy([0, 2]).tolist() == [1, 1]  # buying an item again is free
+    assert oracle.seed.tolist() == [0, 2, 5]
+    with pytest.raises(HonestyViolation, match="outside the declared seed"):
+        oracle.labels([1])
+    with pytest.raises(HonestyViolation, match="exceeds the human budget of 4"):
+        oracle.buy([1, 3])
+    oracle.buy([3])
+    assert oracle.seed.tolist() == [0, 2, 3, 5]
+
+
+def test_a_declared_seed_cannot_be_extended_by_buying():
+    oracle = HumanLabelOracle(labels=np.ones(6, dtype=np.int8), budget=4)
+    oracle.declare_seed([0])
+    with pytest.raises(HonestyViolation, match="cannot be extended"):
+        oracle.buy([1])
+
+
+def test_a_strategy_that_reads_a_label_it_did_not_buy_fails_the_simulation():
+    class Sneaky:
+        name = "sneaky"
+
+        def plan(self, *, pool, oracle, rng_seed):
+            oracle.buy([0, 1])
+            oracle.labels([2])  # not bought
+            raise AssertionError("the oracle answered a label outside the paid set")
+
+    with pytest.raises(HonestyViolation, match="outside the declared seed"):
+        simulate(Sneaky())
+
+
+def test_the_error_model_pays_for_every_human_label_it_reads():
+    """It buys in rounds through the oracle; what it read is exactly what it routes."""
+    from routing.core.simulation.strategies.error_model import ErrorModelStrategy
+
+    class Audited(ErrorModelStrategy):
+        def __init__(self):
+            self.oracles = []
+
+        def plan(self, *, pool, oracle, rng_seed):
+            self.oracles.append(oracle)
+            return super().plan(pool=pool, oracle=oracle, rng_seed=rng_seed)
+
+    strategy = Audited()
+    report = run_simulation(
+        dataset=small_dataset(),
+        embed=bag_of_words_embed,
+        config=CONFIG,
+        strategies={"error-model": strategy},
+    )
+    runs = [run for run in report.runs if run.strategy == "error-model"]
+    assert len(runs) == len(strategy.oracles) == 2
+    for run, oracle in zip(runs, strategy.oracles, strict=True):
+        assert len(oracle.seed) == oracle.budget == run.budget == run.seed_items
+        assert oracle.requests > 1  # several rounds, each paid as it went
+
+
+def test_the_oracle_is_printed_beside_every_routed_table():
+    report = run_simulation(dataset=small_dataset(), embed=bag_of_words_embed, config=CONFIG)
+    strategies = {row.strategy for row in report.summary}
+    assert strategies == {"random", "oracle"}
+    oracle_runs = [run for run in report.runs if run.strategy == "oracle"]
+    random_runs = [run for run in report.runs if run.strategy == "random"]
+    for best, chance in zip(oracle_runs, random_runs, strict=True):
+        assert best.agreement >= chance.agreement
+    assert "reads every human label" in report.to_json()["rules"][2]

@@ -7,6 +7,9 @@ from typing import Any, Protocol
 from routing.core.simulation.config import STRATEGIES, SimulationConfig
 from routing.core.simulation.honesty import Strategy
 from routing.core.simulation.strategies.disagreement import DisagreementStrategy
+from routing.core.simulation.strategies.error_model import ErrorModelStrategy
+from routing.core.simulation.strategies.jury_rule import JuryRuleStrategy
+from routing.core.simulation.strategies.oracle import OracleStrategy
 from routing.core.simulation.strategies.ppm import PPMStrategy
 from routing.core.simulation.strategies.uniform import RandomStrategy
 
@@ -48,8 +51,20 @@ def _disagreement(
     return DisagreementStrategy(config=config)
 
 
+def _plain(cls) -> StrategyFactory:
+    def make(
+        *, config: SimulationConfig, predictor: Any, predictor_label: str, fit_cache: dict
+    ) -> Strategy:
+        return cls()
+
+    return make
+
+
 STRATEGY_FACTORIES: dict[str, StrategyFactory] = {
     "random": _uniform("random"),
+    "oracle": _plain(OracleStrategy),
+    "jury-rule": _plain(JuryRuleStrategy),
+    "error-model": _plain(ErrorModelStrategy),
     "ppm-greedy": _ppm("ppm-greedy", search="greedy"),
     "ppm-sampling": _ppm("ppm-sampling", search="sampling"),
     "disagreement-topk": _disagreement,

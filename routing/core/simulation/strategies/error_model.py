@@ -1,0 +1,81 @@
+"""``error-model`` (the default): route to humans where the LLM-side label is likely wrong.
+
+Rounds, each paid from the budget as it goes (``HumanLabelOracle.buy``):
+
+1. the items whose main-judge verdict is unusable (tie between its orders, or unparseable):
+   P(LLM wrong) = 1 there, so nothing is worth more;
+2. a small random calibration sample when fewer than ``MIN_LABELLED`` items carry a human
+   label yet (the reliability estimates need some, and a random sample is unbiased);
+3. the rest in batches of ``BATCH`` items: refit the error model (``routing.core.error_model``)
+   on every human label bought so far and buy the highest-value items (P(LLM wrong) ×
+   P(human decisive)), so each batch is chosen knowing the labels of the ones before.
+
+The same rounds are what a campaign does when it re-routes after new human labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from routing.core.datasets import LABEL_A, LABEL_B
+from routing.core.error_model import LLMSideView, choose_next_batch, score_llm_errors
+from routing.core.simulation.honesty import HumanLabelOracle, PoolView, RoutingPlan
+
+MIN_LABELLED = 20
+BATCH = 10  # human labels between refits, as a campaign re-routes after each few labels
+
+
+def llm_side_view(pool: PoolView) -> LLMSideView:
+    matrix = np.asarray(pool.features.matrix, dtype=np.float64)
+    return LLMSideView(
+        main_name=pool.llm_name,
+        main=np.asarray(pool.llm, dtype=np.int8),
+        jury_names=tuple(pool.jury_names),
+        jury=pool.jury_votes,
+        features=matrix,
+        feature_names=tuple(pool.features.names),
+        main_confidence=pool.llm_confidence,
+    )
+
+
+class ErrorModelStrategy:
+    name = "error-model"
+
+    def plan(self, *, pool: PoolView, oracle: HumanLabelOracle, rng_seed: int) -> RoutingPlan:
+        rng = np.random.default_rng([rng_seed, 13])
+        view = llm_side_view(pool)
+        budget = pool.budget
+        bought = np.zeros(pool.n, dtype=bool)
+        labels = np.zeros(pool.n, dtype=np.int8)
+        rounds: list[dict] = []
+
+        def buy(positions: np.ndarray, why: str) -> None:
+            positions = np.asarray(positions, dtype=np.int64)
+            if not len(positions):
+                return
+            labels[positions] = oracle.buy(positions)
+            bought[positions] = True
+            rounds.append({"why": why, "items": int(len(positions))})
+
+        undecided = np.flatnonzero((pool.llm != LABEL_A) & (pool.llm != LABEL_B))
+        buy(rng.permutation(undecided)[:budget], "main judge undecided")
+        calibration = min(MIN_LABELLED - int(bought.sum()), (budget - int(bought.sum())) // 2)
+        if calibration > 0:
+            buy(rng.choice(np.flatnonzero(~bought), calibration, replace=False), "calibration")
+        last = None
+        while (remaining := budget - int(bought.sum())) > 0:
+            positions = np.flatnonzero(bought)
+            last = score_llm_errors(
+                view=view, labelled=positions, human=labels[positions], rng_seed=rng_seed
+            )
+            count = min(BATCH, remaining)
+            buy(choose_next_batch(scores=last, exclude=bought, count=count, rng=rng), "error model")
+        details = {"rounds": rounds}
+        if last is not None:
+            details.update({k: v for k, v in last.details.items() if k != "version"})
+        return RoutingPlan(
+            human=bought.copy(),
+            seed=oracle.seed,
+            ppm_source="error model: reliability-weighted jury posterior fitted on bought labels",
+            details=details,
+        )
