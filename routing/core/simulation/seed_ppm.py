@@ -70,6 +70,15 @@ class SeedPPM:
     count_min: np.ndarray
     count_max: np.ndarray
     score_range: tuple[float, float]
+    # Proxy headroom inside the seed: the fitted rise in proxy score from 0% to 100% human
+    # labels (slope of score on human share over the runs) and its standard error. A proxy
+    # whose headroom is not clearly positive does not respond to label quality.
+    headroom: float = float("nan")
+    headroom_se: float = float("nan")
+
+    @property
+    def has_headroom(self) -> bool:
+        return bool(self.headroom > 0 and self.headroom > 2 * self.headroom_se)
 
     def describe_query(self, *, counts: np.ndarray, share: float) -> dict[str, Any]:
         """Where a router query (``counts`` float (f,), shares of the routing pool; ``share``
@@ -211,7 +220,20 @@ def fit_seed_ppm(
         count_min=counts.min(axis=0),
         count_max=counts.max(axis=0),
         score_range=(float(scores.min()), float(scores.max())),
+        **dict(zip(("headroom", "headroom_se"), _slope_with_se(shares, scores), strict=True)),
     )
+
+
+def _slope_with_se(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope of ``y`` on ``x`` and its standard error (NaN when undefined)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    spread = ((x - x.mean()) ** 2).sum()
+    if len(x) < 3 or spread <= 0:
+        return float("nan"), float("nan")
+    slope = float(((x - x.mean()) * (y - y.mean())).sum() / spread)
+    residuals = y - (y.mean() + slope * (x - x.mean()))
+    se = float(np.sqrt((residuals**2).sum() / (len(x) - 2) / spread))
+    return slope, se
 
 
 class _SeededPredictor:

@@ -197,3 +197,38 @@ def test_on_llmbar_the_error_model_closes_most_of_the_gap_for_a_strong_main_judg
         assert (
             rows["oracle", share]["agreement_mean"] >= rows["error-model", share]["agreement_mean"]
         )
+
+
+def test_a_ppm_is_not_fitted_on_a_proxy_without_headroom():
+    """With LLM labels equal to the human ones, human labels cannot move the proxy: the PPM
+    strategies keep their paid seed, route the rest by the error model and say why."""
+    dataset = jury_dataset(n=200)
+    dataset = PairwiseDataset(
+        instances=dataset.instances,
+        human=dataset.human,
+        llm=dataset.human.copy(),
+        human_name="human",
+        llm_name="perfect",
+        jury_names=dataset.jury_names,
+        jury=dataset.jury,
+    )
+    config = SimulationConfig(
+        budgets=(0.5,), seeds=1, strategies=("ppm-greedy",), proxy_runs=12, seed_share=0.3
+    )
+    report = run_simulation(dataset=dataset, embed=bag_of_words_embed, config=config)
+    (run,) = [r for r in report.runs if r.strategy == "ppm-greedy"]
+    assert run.ppm_source.startswith("no PPM: the proxy showed no headroom")
+    assert run.details["ppm_fitted"] is False
+    assert not run.details["proxy_headroom"] > 2 * run.details["proxy_headroom_se"]
+    assert run.seed_items > 0
+
+
+def test_headroom_slope_and_its_standard_error():
+    from routing.core.simulation.seed_ppm import _slope_with_se
+
+    x = np.linspace(0, 1, 11)
+    slope, se = _slope_with_se(x, 0.5 + 0.2 * x)
+    assert slope == pytest.approx(0.2) and se == pytest.approx(0.0, abs=1e-12)
+    slope, se = _slope_with_se(x, np.where(np.arange(11) % 2 == 0, 0.6, 0.5))
+    assert abs(slope) < 2 * se
+    assert np.isnan(_slope_with_se(np.ones(5), np.arange(5.0))[0])

@@ -103,6 +103,11 @@ class PPMStrategy:
                 rng_seed=rng_seed,
             )
             self.fit_cache[key] = fitted
+        if not fitted.has_headroom:
+            return self._without_headroom(
+                pool=pool, oracle=oracle, seed_idx=seed_idx, seed_labels=seed_labels,
+                fitted=fitted, rng_seed=rng_seed,
+            )  # fmt: skip
         human, predicted = search_human_set(
             predictor=fitted.predictor,
             features=pool.features,
@@ -128,9 +133,46 @@ class PPMStrategy:
                 "seed_eval_items": fitted.eval_items,
                 "seed_splits": fitted.splits,
                 "proxy_score_range": list(fitted.score_range),
+                "proxy_headroom": fitted.headroom,
+                "proxy_headroom_se": fitted.headroom_se,
                 **fitted.describe_query(
                     counts=counts_of(matrix=pool.features.matrix, human=human, n_pool=pool.n),
                     share=pool.budget / pool.n,
                 ),
+            },
+        )
+
+    def _without_headroom(
+        self, *, pool, oracle, seed_idx, seed_labels, fitted, rng_seed
+    ) -> RoutingPlan:
+        """The proxy did not respond to label quality inside the seed, so a PPM fitted on it
+        would learn noise: keep the (paid) seed and route the rest of the budget by the error
+        model fitted on the seed's labels instead, and say so."""
+        from routing.core.error_model import choose_next_batch, score_llm_errors
+        from routing.core.simulation.strategies.error_model import llm_side_view
+
+        scores = score_llm_errors(
+            view=llm_side_view(pool), labelled=seed_idx, human=seed_labels, rng_seed=rng_seed
+        )
+        human = np.zeros(pool.n, dtype=bool)
+        human[seed_idx] = True
+        rest = choose_next_batch(
+            scores=scores,
+            exclude=human,
+            count=pool.budget - len(seed_idx),
+            rng=np.random.default_rng([rng_seed, 19]),
+        )
+        human[rest] = True
+        return RoutingPlan(
+            human=human,
+            seed=oracle.seed,
+            ppm_source=(
+                "no PPM: the proxy showed no headroom inside the seed (score vs human share "
+                "slope not > 2 se); routed by the error model fitted on the seed"
+            ),
+            details={
+                "proxy_headroom": fitted.headroom,
+                "proxy_headroom_se": fitted.headroom_se,
+                "ppm_fitted": False,
             },
         )
