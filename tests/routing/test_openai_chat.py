@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import ExitStack
 
 import pytest
 
@@ -41,12 +40,6 @@ FULL_TASK = JudgeTask(
     ratings=(RatingQuestion("correctness", "All facts right.", CORRECTNESS_0_4),),
     guidelines="Prefer the response that answers the question asked.",
 )
-
-
-@pytest.fixture
-def serve():
-    with ExitStack() as stack:
-        yield lambda answer: stack.enter_context(ScriptedChatServer(answer))
 
 
 def config_for(server: ScriptedChatServer, **overrides) -> ChatJudgeConfig:
