@@ -516,6 +516,27 @@ def test_without_logprobs_the_verbalised_confidence_is_used(serve):
         assert all(o.preference_probs is None for o in verdict.orders)
 
 
+def test_logprobs_are_aligned_by_bytes_when_a_character_is_split_across_tokens():
+    content = '{"justification": "Ü", "preference": 1, "confidence": 0.5}'
+    head, tail = content.split("Ü")
+    split = [
+        {"token": head, "logprob": 0.0, "bytes": list(head.encode())},
+        # "Ü" is two bytes, sent as two tokens whose strings are not the character.
+        {"token": "\\xc3", "logprob": 0.0, "bytes": [0xC3]},
+        {"token": "\\x9c", "logprob": 0.0, "bytes": [0x9C]},
+        {"token": '", "preference":', "logprob": 0.0, "bytes": list(b'", "preference":')},
+        {**token(" 1", 0.9, {" 0": 0.1}), "bytes": list(b" 1")},
+        {
+            "token": tail[len('", "preference": 1') :],
+            "logprob": 0.0,
+            "bytes": list(tail[len('", "preference": 1') :].encode()),
+        },
+    ]
+    assert "".join(t["token"] for t in split) != content
+    probabilities = preference_probabilities(content, {"content": split}, (-1, 0, 1))
+    assert probabilities == pytest.approx({-1: 0.0, 0: 0.1, 1: 0.9})
+
+
 def test_logprobs_that_do_not_spell_the_answer_are_not_used():
     content = '{"preference": -1, "confidence": 0.5, "justification": ""}'
     assert (

@@ -222,16 +222,26 @@ def preference_probabilities(
         for t in tokens
     ):
         return None
-    if "".join(t["token"] for t in tokens) != text:
-        return None  # tokens that are not the text (byte fragments): no reliable alignment
     offset = preference_value_offset(text)
     if offset is None:
         return None
+    # Token spans in bytes when every token has them (a multi-byte character may be split
+    # across tokens, whose strings then do not add up to the text), else in characters.
+    if all(isinstance(t.get("bytes"), list) for t in tokens):
+        pieces = [bytes(t["bytes"]) for t in tokens]
+        whole, target = text.encode(), len(text[:offset].encode())
+    else:
+        pieces = [t["token"] for t in tokens]
+        whole, target = text, offset
+    if type(whole)().join(pieces) != whole:
+        return None  # the tokens do not spell the text: no reliable alignment
     start = 0
-    for index, entry in enumerate(tokens):
-        end = start + len(entry["token"])
-        if start <= offset < end:
-            prefix = entry["token"][: offset - start]
+    for index, piece in enumerate(pieces):
+        end = start + len(piece)
+        if start <= target < end:
+            prefix = piece[: target - start]
+            if isinstance(prefix, bytes):
+                prefix = prefix.decode("utf-8", errors="ignore")
             probabilities = {v: _probability_of(tokens, index, prefix, str(v)) for v in values}
             return {v: round(p, 6) for v, p in probabilities.items()}
         start = end
