@@ -7,10 +7,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class PairwiseJudgement:
-    """A 5-point overall preference (-2 = A≫B … 0 tie … 2 = B≫A) and its details."""
+    """A 5-point overall preference (-2 = A≫B … 0 tie … 2 = B≫A) and its details.
 
-    overall_preference: int
+    ``overall_preference`` is None for a judge asked only ratings. ``response_ratings`` holds,
+    per response position, rating question key → value.
+    """
+
+    overall_preference: int | None
     aspect_preferences: dict[str, int] = field(default_factory=dict)
+    response_ratings: tuple[dict[str, int], ...] = ()
     justification: str = ""
     confidence: float | None = None
     time_spent_seconds: float | None = None

@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import read_bool, read_choice, read_int, read_list, read_str
+from config.llm_annotators import parse_llm_annotators
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(read_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -211,6 +212,14 @@ LOCAL_JUDGE_BACKBONE = read_str("LOCAL_JUDGE_BACKBONE", "")
 LOCAL_JUDGE_MODEL = read_str("LOCAL_JUDGE_MODEL", "")
 MODELS_DEVICE = read_choice("MODELS_DEVICE", "auto", ("auto", "cpu", "cuda"))
 EMBEDDING_CACHE_DIR = Path(read_str("EMBEDDING_CACHE_DIR", str(VAR_DIR / "embedding-cache")))
+
+# OpenAI-compatible chat judges (routing.llm_annotators.openai_chat), a JSON list; the format is
+# in config/llm_annotators.py. Each names the variable its API key is read from on the worker.
+LLM_ANNOTATORS = parse_llm_annotators(
+    read_str("LLM_ANNOTATORS_JSON", ""), variable="LLM_ANNOTATORS_JSON"
+)
+# Their answers, cached by content hash (one small JSON file each); empty = no cache.
+LLM_CACHE_DIR = read_str("LLM_CACHE_DIR", str(VAR_DIR / "llm-cache"))
 
 LOGGING = {
     "version": 1,

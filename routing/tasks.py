@@ -2,9 +2,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from routing.http_judge import run_http_judge_job
 from routing.services import run_local_judge_job
 
 
 @shared_task(name="routing.gpu.annotate_with_local_judge", acks_late=True)
 def annotate_with_local_judge(job_id: int) -> None:
     run_local_judge_job(job_id=job_id)
+
+
+@shared_task(name="routing.llm.annotate_with_http_judge", acks_late=True)
+def annotate_with_http_judge(job_id: int) -> None:
+    """Run LLM annotation JobRun ``job_id`` with its chat judge; a redelivered message is a no-op."""
+    run_http_judge_job(job_id=job_id)

@@ -68,6 +68,17 @@ LOAD_SETTINGS = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODUL
             {"SECRET_KEY": REAL_SECRET, "MODELS_DEVICE": "tpu"},
             "MODELS_DEVICE='tpu' must be one of auto, cpu, cuda",
         ),
+        (
+            {"SECRET_KEY": REAL_SECRET, "LLM_ANNOTATORS_JSON": '[{"name": "gpt"'},
+            "LLM_ANNOTATORS_JSON is not valid JSON",
+        ),
+        (
+            {
+                "SECRET_KEY": REAL_SECRET,
+                "LLM_ANNOTATORS_JSON": '[{"name": "a", "base_url": "http://h/v1", "model": "m", "max_concurency": 2}]',
+            },
+            "LLM_ANNOTATORS_JSON[0] has unknown keys max_concurency",
+        ),
     ],
 )
 def test_bad_settings_fail_loudly_naming_the_variable(env, message):
@@ -86,6 +97,86 @@ def test_secret_key_can_come_from_a_file(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == REAL_SECRET
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "a", "model": "m"}, "LLM_ANNOTATORS_JSON[0] needs base_url"),
+        (
+            {"name": "A b", "base_url": "http://h/v1", "model": "m"},
+            'LLM_ANNOTATORS_JSON[0].name="A b" must be 1–40',
+        ),
+        (
+            {"name": "a", "base_url": "h:8000", "model": "m"},
+            'base_url="h:8000" must be an http:// or https:// URL',
+        ),
+        (
+            {"name": "a", "base_url": "http://h/v1", "model": "m", "max_concurrency": 0},
+            "max_concurrency=0 must be an integer, at least 1",
+        ),
+        (
+            {"name": "a", "base_url": "http://h/v1", "model": "m", "timeout_s": "30"},
+            'timeout_s="30" must be a number',
+        ),
+        (
+            {"name": "a", "base_url": "http://h/v1", "model": "m", "request_logprobs": 1},
+            "must be true or false",
+        ),
+        (
+            {"name": "a", "base_url": "http://h/v1", "model": "m", "api_key_env": "sk-live-123"},
+            "must be the name of an environment variable",
+        ),
+        (
+            {
+                "name": "a",
+                "base_url": "http://h/v1",
+                "model": "m",
+                "backoff_base_s": 5,
+                "backoff_max_s": 1,
+            },
+            "backoff_max_s must be at least",
+        ),
+    ],
+)
+def test_llm_annotator_settings_name_the_entry_and_key_that_is_wrong(entry, message):
+    import json
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.llm_annotators import parse_llm_annotators
+
+    with pytest.raises(ImproperlyConfigured) as raised:
+        parse_llm_annotators(json.dumps([entry]))
+    assert message in str(raised.value)
+
+
+def test_llm_annotators_are_read_by_name_in_their_order_and_a_name_counts_once():
+    import json
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.llm_annotators import parse_llm_annotators
+
+    entries = [
+        {
+            "name": "strong",
+            "base_url": "https://api.example.org/v1",
+            "model": "big",
+            "api_key_env": "EXAMPLE_KEY",
+        },
+        {
+            "name": "weak",
+            "base_url": "http://127.0.0.1:8000/v1",
+            "model": "small",
+            "max_concurrency": 16,
+        },
+    ]
+    assert list(parse_llm_annotators(json.dumps(entries))) == ["strong", "weak"]
+    assert parse_llm_annotators(json.dumps(entries))["weak"]["max_concurrency"] == 16
+    assert parse_llm_annotators("") == {}
+    with pytest.raises(ImproperlyConfigured, match="the name 'weak' is used twice"):
+        parse_llm_annotators(json.dumps([*entries, entries[1]]))
 
 
 def test_deploy_checks_are_clean_with_debug_off_and_a_real_secret():

@@ -221,12 +221,14 @@ def llm_answers_for(*, schema: SchemaView, judgement: PairwiseJudgement) -> list
 
     The overall preference answers the primary question, clamped into its scale (a 5-point
     judge on a 7-point scale keeps its values; on a 3-point scale ±2 becomes ±1); aspect
-    preferences answer the pairwise questions with the same key; the justification answers a
-    ``justification`` text question when there is one (it is always kept in raw output).
+    preferences answer the pairwise questions with the same key; response ratings answer the
+    per-response rating questions with the same key when the value is one of their options;
+    the justification answers a ``justification`` text question when there is one (it is
+    always kept in raw output). Anything else is left to the label's raw output.
     """
     answers: list[AnswerInput] = []
     primary = schema.primary
-    if primary is not None:
+    if primary is not None and judgement.overall_preference is not None:
         option = _nearest_option(primary, judgement.overall_preference)
         if option is not None:
             answers.append(AnswerInput(question=primary.key, codes=(option.code,)))
@@ -236,9 +238,20 @@ def llm_answers_for(*, schema: SchemaView, judgement: PairwiseJudgement) -> list
             option = _nearest_option(question, value)
             if option is not None:
                 answers.append(AnswerInput(question=key, codes=(option.code,)))
+    for position, ratings in enumerate(judgement.response_ratings):
+        for key, value in ratings.items():
+            question = schema.by_key.get(key)
+            is_rating = question is not None and question.kind == QuestionKind.RATING
+            if not is_rating or not question.per_response:
+                continue
+            option = question.option_with_value(value)
+            if option is not None:
+                answers.append(AnswerInput(question=key, slot=position, codes=(option.code,)))
     text_question = schema.by_key.get("justification")
     if judgement.justification and text_question is not None and text_question.kind == QuestionKind.TEXT:
-        answers.append(AnswerInput(question="justification", text=judgement.justification))
+        # Cut to the question's limit; the whole text stays in the label's raw output.
+        text = judgement.justification[: text_question.max_length or None]
+        answers.append(AnswerInput(question="justification", text=text))
     return answers
 
 

@@ -12,6 +12,7 @@ from annotate.selectors import (
     recent_jobs,
     roles_in_campaign,
 )
+from annotate.services.llm_jobs import configured_llm_annotators
 
 ANY_ROLE = {role.value for role in CampaignRole}
 
@@ -40,5 +41,6 @@ def campaign_detail(request, slug: str):
         "is_researcher": CampaignRole.RESEARCHER in roles,
         "progress": get_campaign_progress(campaign=campaign) if is_pm or CampaignRole.RESEARCHER in roles else None,
         "jobs": recent_jobs(campaign=campaign) if is_pm else [],
+        "llm_annotators": configured_llm_annotators() if is_pm else [],
     }
     return render(request, "annotate/campaign_detail.html", context)

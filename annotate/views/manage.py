@@ -13,7 +13,12 @@ from annotate.importers import IMPORT_FORMATS
 from annotate.models import CampaignRole
 from annotate.permissions import get_campaign_for_role_or_404, get_job_for_user_or_404
 from annotate.services.imports import ImportRejected, ImportTooLarge, import_or_enqueue
-from annotate.services.llm_jobs import JobAlreadyRunning, start_local_judge_job
+from annotate.services.llm_jobs import (
+    JobAlreadyRunning,
+    UnknownLLMAnnotator,
+    start_http_judge_job,
+    start_local_judge_job,
+)
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
 
@@ -72,9 +77,16 @@ def import_instances_page(request, slug: str):
 @require_POST
 def start_llm_job(request, slug: str):
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
+    # No annotator named: the local reward-model judge (the offline default).
+    annotator = request.POST.get("annotator", "").strip()
     try:
-        job = start_local_judge_job(campaign=campaign, created_by=request.user)
-    except JobAlreadyRunning as exc:
+        if annotator:
+            job = start_http_judge_job(
+                campaign=campaign, created_by=request.user, annotator=annotator
+            )
+        else:
+            job = start_local_judge_job(campaign=campaign, created_by=request.user)
+    except (JobAlreadyRunning, UnknownLLMAnnotator) as exc:
         messages.error(request, str(exc))
         return redirect("campaign_detail", slug=campaign.slug)
     return redirect("job_detail", job_id=job.pk)
