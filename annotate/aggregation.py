@@ -9,8 +9,11 @@ Pure functions over plain values so that exports, dashboards and routing share o
 2. Otherwise imported labels (the source dataset's own annotators), by the same rule:
    ``single_imported`` / ``imported_majority`` / ``imported_split``. They come after this
    platform's humans, so an imported label never outvotes or splits the campaign's own work.
-3. Otherwise LLM labels, by the same strict-majority rule (``llm`` when one model, named in
-   ``models``; ``llm_majority`` for several); no strict majority → ``llm_split``, no label.
+3. Otherwise LLM labels. When routing gave the item a reliability-weighted jury label (a vote
+   from the model ``jury``), that label alone decides (``llm_jury``): it already weighs every
+   judge by its measured reliability, and counting the judges again beside it would undo that.
+   Otherwise the same strict-majority rule (``llm`` when one model, named in ``models``;
+   ``llm_majority`` for several); no strict majority → ``llm_split``, no label.
 4. No label at all → ``unlabelled``.
 Strength is the mean overall preference of the winning side's labels. The deciding votes
 are all votes of the source that decided (humans, else imported, else LLMs), whichever way
@@ -41,6 +44,7 @@ class LabelProvenance(StrEnum):
     IMPORTED_SPLIT = "imported_split"
     LLM = "llm"
     LLM_MAJORITY = "llm_majority"
+    LLM_JURY = "llm_jury"
     LLM_SPLIT = "llm_split"
     UNLABELLED = "unlabelled"
 
@@ -76,6 +80,13 @@ def direction_of(preference: int) -> Winner:
     return Winner.TIE
 
 
+JURY_MODEL_NAME = "jury"  # the model name of routing's reliability-weighted jury labels
+
+
+def is_jury_vote(vote: Vote) -> bool:
+    return vote.source == "llm" and (vote.who == JURY_MODEL_NAME or vote.who.startswith(JURY_MODEL_NAME + "@"))
+
+
 def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
     votes = list(votes)
     by_source = {source: [v for v in votes if v.source == source] for source in ("human", "imported", "llm")}
@@ -85,6 +96,9 @@ def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
     if source is None:
         return AggregatedLabel(None, None, LabelProvenance.UNLABELLED, 0, 0, (), None)
     deciding = by_source[source]
+    jury = [v for v in llm if is_jury_vote(v)]
+    if source == "llm" and jury:
+        deciding = jury
     versions = tuple(
         sorted({v.guidelines_version for v in deciding if v.guidelines_version is not None})
     )
@@ -106,6 +120,9 @@ def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
         provenance = LabelProvenance.SINGLE_HUMAN if len(human) == 1 else LabelProvenance.HUMAN_MAJORITY
     elif source == "imported":
         provenance = LabelProvenance.SINGLE_IMPORTED if len(imported) == 1 else LabelProvenance.IMPORTED_MAJORITY
+    elif jury:
+        models = tuple(sorted({v.who for v in jury}))
+        provenance = LabelProvenance.LLM_JURY
     else:
         models = tuple(sorted({v.who for v in llm}))
         provenance = LabelProvenance.LLM if len(models) == 1 else LabelProvenance.LLM_MAJORITY
@@ -119,3 +136,11 @@ def aggregate_pairwise_votes(votes: Iterable[Vote]) -> AggregatedLabel:
         deciding_source=source,
         **counts,
     )
+
+
+def deciding_votes(votes: Iterable[Vote], label: AggregatedLabel) -> list[Vote]:
+    """The votes that decided ``label``: those of its deciding source, only the jury's when a
+    jury label decided."""
+    if label.provenance == LabelProvenance.LLM_JURY:
+        return [v for v in votes if is_jury_vote(v)]
+    return [v for v in votes if v.source == label.deciding_source]

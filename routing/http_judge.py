@@ -12,7 +12,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from annotate.judgements import PairwiseJudgement
 from annotate.models import Annotation, AnnotationSource, JobRun, QuestionKind
-from annotate.selectors import instances_without_human_labels
 from annotate.services.annotations import LLMPairwiseLabel, record_llm_annotations
 from annotate.services.jobs import JobFailed, JobProgress, run_claimed_job
 from annotate.services.task_schemas import QuestionView, SchemaView, campaign_schema
@@ -129,8 +128,24 @@ def _label(
 
 
 def _annotate_with_http_judge(job: JobRun, progress: JobProgress) -> dict:
-    campaign = job.campaign
-    name = job.params.get("annotator", "")
+    return label_campaign_with_http_judge(
+        campaign=job.campaign,
+        job=job,
+        progress=progress,
+        annotator=job.params.get("annotator", ""),
+        scope=job.params.get("scope", ""),
+    )
+
+
+def label_campaign_with_http_judge(
+    *, campaign, job: JobRun | None, progress: JobProgress, annotator: str, scope: str = ""
+) -> dict:
+    """Label the campaign's pairs with the configured chat judge ``annotator`` (see
+    ``routing.services.judge_targets`` for ``scope``); resumable. The result names the label
+    identity (``model``, ``version``)."""
+    from routing.services import judge_targets
+
+    name = annotator
     config = chat_config_for(name)
     task = judge_task_for(schema=campaign_schema(campaign), guidelines=campaign.guidelines_markdown)
     if task is None:
@@ -148,11 +163,7 @@ def _annotate_with_http_judge(job: JobRun, progress: JobProgress) -> dict:
     ).values("instance_id")
     # Re-running after a crash resumes: instances this annotator (model and prompt version)
     # already labelled are skipped, and the answers it already received come from the cache.
-    candidates = list(
-        instances_without_human_labels(campaign=campaign)
-        .exclude(pk__in=already)
-        .prefetch_related("responses")
-    )
+    candidates = judge_targets(campaign=campaign, scope=scope, already=already)
     targets = [instance for instance in candidates if len(instance.responses.all()) == 2]
     not_pairs = len(candidates) - len(targets)
     external_id = {instance.pk: instance.external_id for instance in targets}

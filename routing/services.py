@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from annotate.models import Annotation, AnnotationSource, JobRun
+from annotate.models import Annotation, AnnotationSource, Instance, JobRun
 from annotate.selectors import instances_without_human_labels
 from annotate.services.annotations import record_llm_annotations
 from annotate.services.jobs import JobFailed, JobProgress, run_claimed_job
@@ -18,12 +18,36 @@ from routing.llm_annotators.local_judge import (
 BATCH_SIZE = 64
 
 
+LOCAL_JUDGE_NAME = "local-judge"
+
+
 def run_local_judge_job(*, job_id: int) -> None:
     run_claimed_job(job_id=job_id, work=_annotate_with_local_judge)
 
 
 def _annotate_with_local_judge(job: JobRun, progress: JobProgress) -> dict:
-    campaign = job.campaign
+    return label_campaign_with_local_judge(
+        campaign=job.campaign, job=job, progress=progress, scope=job.params.get("scope", "")
+    )
+
+
+def judge_targets(*, campaign, scope: str, already) -> list:
+    """The instances a judge should label: every instance (``scope == "all"``, what routing
+    needs: the jury's verdicts on the human-labelled seed are how its reliability is measured)
+    or those without a human label; minus ``already`` (instance ids it labelled before)."""
+    if scope == "all":
+        candidates = Instance.objects.filter(campaign=campaign).order_by("id")
+    else:
+        candidates = instances_without_human_labels(campaign=campaign)
+    return list(candidates.exclude(pk__in=already).prefetch_related("responses"))
+
+
+def label_campaign_with_local_judge(
+    *, campaign, job: JobRun | None, progress: JobProgress, scope: str = ""
+) -> dict:
+    """Label the campaign's pairs with the local reward-model judge (see ``judge_targets``);
+    resumable: what this judge and version already labelled is skipped. The result names the
+    judge (``model``, ``version``) so that callers can find its labels."""
     if campaign_schema(campaign).primary is None:
         raise JobFailed(
             "The local judge gives an overall pairwise preference, and this campaign's task asks none "
@@ -44,11 +68,7 @@ def _annotate_with_local_judge(job: JobRun, progress: JobProgress) -> dict:
         prompt_version=judge.version,
     ).values("instance_id")
     # Re-running after a crash resumes: instances this judge already labelled are skipped.
-    candidates = list(
-        instances_without_human_labels(campaign=campaign)
-        .exclude(pk__in=already)
-        .prefetch_related("responses")
-    )
+    candidates = judge_targets(campaign=campaign, scope=scope, already=already)
     # The judge compares a pair: items with other than two responses are counted, not judged.
     targets = [instance for instance in candidates if len(instance.responses.all()) == 2]
     not_pairs = len(candidates) - len(targets)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from annotate.aggregation import Winner, aggregate_pairwise_votes
+from annotate.aggregation import Winner, aggregate_pairwise_votes, deciding_votes
 from annotate.exports.base import Exporter
 from annotate.selectors import iter_instances_with_votes
 
@@ -42,7 +42,7 @@ class DPOExporter(Exporter):
             a, b = item.responses[0], item.responses[1]
             chosen, rejected = (a, b) if label.winner == Winner.A else (b, a)
             deciding_source = label.deciding_source
-            deciding = [v for v in item.votes if v.source == deciding_source]
+            deciding = deciding_votes(item.votes, label)
             versions = list(label.guidelines_versions)
             provenance = {
                 "label_source": deciding_source,

@@ -10,6 +10,7 @@ class JobKind(models.TextChoices):
     IMPORT = "import", "Import"
     LLM_ANNOTATION = "llm_annotation", "LLM annotation"
     EXPORT = "export", "Export"
+    ROUTING = "routing", "Routing"
 
 
 class JobStatus(models.TextChoices):

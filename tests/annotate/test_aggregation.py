@@ -116,3 +116,23 @@ def test_imported_labels_decide_before_llm_labels_by_the_same_strict_majority():
     assert aggregate_pairwise_votes([imported(-1), imported(-2), llm(2)]).provenance == "imported_majority"
     split = aggregate_pairwise_votes([imported(-1, "a"), imported(1, "b"), llm(2)])
     assert (split.winner, split.provenance) == (None, "imported_split")
+
+
+def test_a_jury_label_alone_decides_among_llm_votes_and_humans_still_come_first():
+    from annotate.aggregation import LabelProvenance, Vote, aggregate_pairwise_votes, deciding_votes
+
+    judges = [
+        Vote(source="llm", overall_preference=2, who="judge-1@v1"),
+        Vote(source="llm", overall_preference=2, who="judge-2@v1"),
+    ]
+    jury = Vote(source="llm", overall_preference=-1, who="jury@jury-v1")
+    label = aggregate_pairwise_votes([*judges, jury])
+    # The jury weighed both judges already (one of them had a negative weight): counting them
+    # again would outvote it 2 to 1.
+    assert label.winner == "A" and label.provenance == LabelProvenance.LLM_JURY
+    assert label.models == ("jury@jury-v1",) and label.n_llm == 3
+    assert deciding_votes([*judges, jury], label) == [jury]
+    human = Vote(source="human", overall_preference=1, who="annotator-x")
+    with_human = aggregate_pairwise_votes([*judges, jury, human])
+    assert with_human.winner == "B" and with_human.deciding_source == "human"
+    assert aggregate_pairwise_votes(judges).provenance == LabelProvenance.LLM_MAJORITY

@@ -1,0 +1,623 @@
+"""Routing a campaign: the "Route campaign" job, its decisions and the jury labels.
+
+``start_routing_job`` queues a JobRun; ``run_routing_job`` (a Celery task on the ``llm`` queue)
+
+1. has every chosen LLM annotator judge every pair of the campaign (both orders for chat judges;
+   what each already labelled is skipped), the seed included: the jury's verdicts on the items
+   humans labelled are how its reliability is measured;
+2. reads the LLM-side verdicts and the human labels given so far (every instance with a human
+   label is paid from the budget and counts as read), computes and stores each instance's
+   features and tags with their version;
+3. scores every item with ``routing.core.error_model`` (or the jury rule, or at random) and
+   keeps human the items already labelled or in progress; fills the rest of the budget with the
+   highest-value items; stores one ``RoutingDecision`` per instance with its expected gain and
+   the signals behind it, the predicted agreement-vs-budget curve, the split by tag and each
+   judge's agreement with the humans;
+4. routes the queue (human items get priority by rank, LLM items leave the human queue) and
+   queues a job on the ``llm`` queue that gives the LLM-routed items their reliability-weighted
+   jury label (``label_with_jury``).
+
+Re-routing (a second run) refits on the human labels that came in since and records a new run
+that supersedes the last one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.aggregation import JURY_MODEL_NAME, Vote, aggregate_pairwise_votes
+from annotate.judgements import PairwiseJudgement
+from annotate.models import (
+    Annotation,
+    AnnotationSource,
+    Campaign,
+    Instance,
+    JobKind,
+    JobRun,
+    JobStatus,
+    QueueItem,
+)
+from annotate.models import Route as QueueRoute
+from annotate.services.annotations import LLMPairwiseLabel, record_llm_annotations
+from annotate.services.jobs import JobFailed, JobProgress, create_job, enqueue_job, run_claimed_job
+from routing.core.datasets import LABEL_A, LABEL_B, LABEL_TIE, NO_LABEL
+from routing.core.error_model import ERROR_MODEL_VERSION, ErrorScores, LLMSideView, score_llm_errors
+from routing.core.jury import JURY_VERSION, JudgeReliability, jury_posterior, jury_rule_order
+from routing.models import InstanceFeatures, Route, RoutingDecision, RoutingRun, RoutingStrategy
+
+ROUTE_TASK = "routing.llm.route_campaign"
+JURY_TASK = "routing.llm.label_with_jury"
+LLM_QUEUE = "llm"
+LOCAL_JUDGE = "local-judge"
+CURVE_POINTS = 21
+DECISION_BATCH = 1000
+
+
+class RoutingRefused(ValueError):
+    """A routing request that cannot run; the message says why, for the PM."""
+
+
+def routable_annotators() -> list[str]:
+    """The LLM annotators a campaign can route with: the local judge, then configured chat judges."""
+    from annotate.services.llm_jobs import configured_llm_annotators
+
+    return [LOCAL_JUDGE, *configured_llm_annotators()]
+
+
+def start_routing_job(
+    *,
+    campaign: Campaign,
+    created_by,
+    budget: int,
+    strategy: str,
+    annotators: list[str],
+) -> JobRun:
+    """Queue a routing run. ``annotators[0]`` is the main judge (its label is the one an
+    LLM-routed item would otherwise keep), the others the jury. ``budget``: instances humans
+    label in all, the ones they already labelled included."""
+    if strategy not in RoutingStrategy.values:
+        raise RoutingRefused(f"Unknown strategy {strategy!r}.")
+    known = routable_annotators()
+    unknown = [name for name in annotators if name not in known]
+    if unknown:
+        raise RoutingRefused(
+            f"Unknown LLM annotator {unknown[0]!r}; configured: {', '.join(known)}."
+        )
+    if not annotators:
+        raise RoutingRefused("Choose at least one LLM annotator: the main judge.")
+    if len(set(annotators)) != len(annotators):
+        raise RoutingRefused("Each LLM annotator can be chosen once.")
+    n = Instance.objects.filter(campaign=campaign).count()
+    if not 0 <= budget <= n:
+        raise RoutingRefused(f"The budget must be between 0 and the campaign's {n} instances.")
+    with transaction.atomic():
+        # One routing job at a time per campaign: the row lock orders two PMs' clicks.
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        busy = campaign.jobs.filter(
+            kind=JobKind.ROUTING, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).first()
+        if busy is not None:
+            raise RoutingRefused(f"Routing job #{busy.pk} is still {busy.status}.")
+        job = create_job(
+            kind=JobKind.ROUTING,
+            campaign=campaign,
+            created_by=created_by,
+            params={"budget": budget, "strategy": strategy, "annotators": list(annotators)},
+        )
+        enqueue_job(job=job, task_name=ROUTE_TASK, queue=LLM_QUEUE)
+    return job
+
+
+def run_routing_job(*, job_id: int) -> None:
+    run_claimed_job(job_id=job_id, work=_route_campaign)
+
+
+def _code(preference: int | None) -> int:
+    if preference is None:
+        return NO_LABEL
+    return LABEL_A if preference < 0 else LABEL_B if preference > 0 else LABEL_TIE
+
+
+def _label_with(*, name: str, campaign: Campaign, job: JobRun, progress: JobProgress) -> dict:
+    from routing.http_judge import label_campaign_with_http_judge
+    from routing.services import label_campaign_with_local_judge
+
+    if name == LOCAL_JUDGE:
+        return label_campaign_with_local_judge(
+            campaign=campaign, job=job, progress=progress, scope="all"
+        )
+    return label_campaign_with_http_judge(
+        campaign=campaign, job=job, progress=progress, annotator=name, scope="all"
+    )
+
+
+@dataclass
+class _CampaignState:
+    pairs: list[Instance]
+    votes: np.ndarray  # int8 (n, judges)
+    human: np.ndarray  # int8 (n,), NO_LABEL where no human label yet
+    labelled: np.ndarray  # bool (n,): a human label exists
+    in_progress: np.ndarray  # bool (n,): a human slot is taken (lease or submission)
+
+
+def _read_state(*, campaign: Campaign, identities: dict[str, tuple[str, str]]) -> _CampaignState:
+    instances = list(
+        Instance.objects.filter(campaign=campaign).prefetch_related("responses").order_by("id")
+    )
+    pairs = [instance for instance in instances if len(instance.responses.all()) == 2]
+    position = {instance.pk: k for k, instance in enumerate(pairs)}
+    names = list(identities)
+    column = {identity: j for j, identity in enumerate(identities.values())}
+    votes = np.full((len(pairs), len(names)), NO_LABEL, dtype=np.int8)
+    rows = Annotation.objects.filter(
+        campaign=campaign,
+        source=AnnotationSource.LLM,
+        model_name__in={m for m, _ in identities.values()},
+    ).values_list("instance_id", "model_name", "prompt_version", "overall_preference")
+    for instance_id, model, version, preference in rows:
+        j = column.get((model, version))
+        if j is not None and instance_id in position:
+            votes[position[instance_id], j] = _code(preference)
+    human_votes: dict[int, list[Vote]] = defaultdict(list)
+    for instance_id, annotator_id, preference in Annotation.objects.filter(
+        campaign=campaign, source=AnnotationSource.HUMAN, overall_preference__isnull=False
+    ).values_list("instance_id", "annotator_id", "overall_preference"):
+        human_votes[instance_id].append(
+            Vote(source="human", overall_preference=preference, who=str(annotator_id))
+        )
+    human = np.full(len(pairs), NO_LABEL, dtype=np.int8)
+    labelled = np.zeros(len(pairs), dtype=bool)
+    for instance_id, votes_here in human_votes.items():
+        if instance_id not in position:
+            continue
+        aggregate = aggregate_pairwise_votes(votes_here)
+        k = position[instance_id]
+        labelled[k] = True
+        winner = aggregate.winner
+        human[k] = {"A": LABEL_A, "B": LABEL_B}.get(winner.value if winner else "", LABEL_TIE)
+    taken = set(
+        QueueItem.objects.filter(campaign=campaign, slots_taken__gt=0).values_list(
+            "instance_id", flat=True
+        )
+    )
+    in_progress = np.array([instance.pk in taken for instance in pairs], dtype=bool)
+    return _CampaignState(
+        pairs=pairs, votes=votes, human=human, labelled=labelled, in_progress=in_progress
+    )
+
+
+def _features(*, pairs: list[Instance], progress: JobProgress):
+    """The routing feature table of the campaign's pairs (one pool) and their tags."""
+    from models_rm.cache import CachedEncoder, EmbeddingCache
+    from models_rm.encoders import SentenceEncoder
+    from routing.core.features import build_feature_table
+    from routing.core.tagger import tag_prompts
+
+    encoder = CachedEncoder(
+        SentenceEncoder(device=settings.MODELS_DEVICE), EmbeddingCache(settings.EMBEDDING_CACHE_DIR)
+    )
+
+    def embed(texts):
+        return encoder.encode(list(texts))
+
+    ids = [str(instance.pk) for instance in pairs]
+    prompts = [_prompt_text(instance) for instance in pairs]
+    responses = [sorted(instance.responses.all(), key=lambda r: r.position) for instance in pairs]
+    progress(0, None, f"Computing features and tags of {len(pairs)} pairs")
+    tags = tag_prompts(ids=ids, prompts=prompts, embed=embed)
+    table = build_feature_table(
+        ids=ids,
+        prompts=prompts,
+        responses_a=[r[0].text for r in responses],
+        responses_b=[r[1].text for r in responses],
+        embed=embed,
+        tags=tags,
+    )
+    return table, tags
+
+
+def _prompt_text(instance: Instance) -> str:
+    users = [m.get("content", "") for m in instance.messages if m.get("role") == "user"]
+    return users[-1] if users else ""
+
+
+def _store_features(*, pairs: list[Instance], table, tags) -> None:
+    from dataclasses import asdict
+
+    rows = []
+    for k, instance in enumerate(pairs):
+        on = [name for name, value in zip(table.names, table.matrix[k], strict=True) if value]
+        raw = {name: _finite(values[k]) for name, values in table.raw.items()}
+        rows.append(
+            InstanceFeatures(
+                instance=instance,
+                version=table.version,
+                values={"on": on, "raw": raw},
+                tags=[asdict(tags.tags[k])],
+            )
+        )
+    InstanceFeatures.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["instance", "version"],
+        update_fields=["values", "tags", "computed_at"],
+        batch_size=DECISION_BATCH,
+    )
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _scores(
+    *, strategy: str, view: LLMSideView, state: _CampaignState, seed: int
+) -> tuple[np.ndarray, ErrorScores]:
+    """Ranking of every pair (best first) and the error model's scores (always computed: the
+    PM sees P(LLM wrong) whatever the strategy)."""
+    labelled = np.flatnonzero(state.labelled)
+    scores = score_llm_errors(
+        view=view, labelled=labelled, human=state.human[labelled], rng_seed=seed
+    )
+    rng = np.random.default_rng(seed)
+    if strategy == RoutingStrategy.RANDOM:
+        order = rng.permutation(view.n)
+    elif strategy == RoutingStrategy.JURY_RULE:
+        order = jury_rule_order(main=view.main, jury=view.jury, rng=rng)
+    else:
+        # Before any human label the reliabilities are unknown (every weight 0): the jury's
+        # disagreement with the main judge breaks the ties in value.
+        against = 1.0 - scores.signals.get("jury.support", np.full(view.n, 0.5))
+        order = np.lexsort((rng.random(view.n), -against, -scores.value))
+    return order, scores
+
+
+def _curve(
+    *,
+    scores: ErrorScores,
+    order: np.ndarray,
+    labelled: np.ndarray,
+    human: np.ndarray,
+    main: np.ndarray,
+):
+    """Predicted composed-label agreement when the first k items of ``order`` go to humans:
+    a human label counts as right, an LLM one with probability 1 − P(wrong); items already
+    labelled by humans use what the humans said."""
+    n = len(order)
+    if not n:
+        return []
+    right_llm = 1.0 - scores.p_llm_wrong
+    known = labelled & ((human == LABEL_A) | (human == LABEL_B))
+    right_llm = np.where(known, (main == human).astype(float), right_llm)
+    right_human = np.where(labelled, 1.0, scores.p_human_decisive)
+    gain = (right_human - right_llm)[order]
+    base = right_llm.sum()
+    cumulative = np.concatenate([[0.0], np.cumsum(gain)])
+    points = sorted({round(k * n / (CURVE_POINTS - 1)) for k in range(CURVE_POINTS)})
+    return [[k / n, float((base + cumulative[k]) / n)] for k in points]
+
+
+def _by_tag(*, tags, human_mask: np.ndarray, scores: ErrorScores) -> list[dict]:
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for k, row in enumerate(tags.tags):
+        groups[("subject", row.subjects[0] if row.subjects else "none")].append(k)
+        groups[("expertise", row.expertise)].append(k)
+        groups[("complexity", row.complexity)].append(k)
+    out = []
+    for (family, value), members in sorted(groups.items()):
+        index = np.array(members)
+        out.append(
+            {
+                "family": family,
+                "tag": value,
+                "n": len(members),
+                "human": int(human_mask[index].sum()),
+                "p_llm_wrong_mean": float(scores.p_llm_wrong[index].mean()),
+            }
+        )
+    return out
+
+
+def _judge_agreement(*, names: list[str], votes: np.ndarray, human: np.ndarray) -> dict:
+    decisive = (human == LABEL_A) | (human == LABEL_B)
+    out = {}
+    for j, name in enumerate(names):
+        both = decisive & (votes[:, j] != NO_LABEL)
+        out[name] = {
+            "n": int(both.sum()),
+            "agreement": float((votes[both, j] == human[both]).mean()) if both.any() else None,
+            "undecided": int(
+                (decisive & ((votes[:, j] == LABEL_TIE) | (votes[:, j] == NO_LABEL))).sum()
+            ),
+        }
+    return out
+
+
+def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
+    campaign = job.campaign
+    params = job.params
+    annotators = list(params["annotators"])
+    strategy = params["strategy"]
+    budget = int(params["budget"])
+    identities: dict[str, tuple[str, str]] = {}
+    labelling: dict[str, dict] = {}
+    for name in annotators:
+        progress(0, None, f"{name}: judging every pair (what it labelled before is kept)")
+        result = _label_with(name=name, campaign=campaign, job=job, progress=progress)
+        identities[name] = (result["model"], result["version"])
+        labelling[name] = {k: v for k, v in result.items() if k not in ("failures",)}
+    state = _read_state(campaign=campaign, identities=identities)
+    if not state.pairs:
+        raise JobFailed("The campaign has no pairwise instances to route.")
+    table, tags = _features(pairs=state.pairs, progress=progress)
+    _store_features(pairs=state.pairs, table=table, tags=tags)
+    view = LLMSideView(
+        main_name=annotators[0],
+        main=state.votes[:, 0],
+        jury_names=tuple(annotators[1:]),
+        jury=state.votes[:, 1:],
+        features=np.asarray(table.matrix, dtype=np.float64),
+        feature_names=tuple(table.names),
+    )
+    progress(0, None, "Scoring every pair with the error model")
+    order, scores = _scores(strategy=strategy, view=view, state=state, seed=job.pk)
+    fixed = state.labelled | state.in_progress
+    human_mask = fixed.copy()
+    remaining = max(0, budget - int(fixed.sum()))
+    for k in order:
+        if remaining <= 0:
+            break
+        if not human_mask[k]:
+            human_mask[k] = True
+            remaining -= 1
+    # Rank: paid items first (they are human whatever the model says), then the model's order.
+    rank_order = np.concatenate(
+        [
+            np.flatnonzero(fixed)[np.argsort(-scores.value[fixed])],
+            [k for k in order if not fixed[k]],
+        ]
+    )
+    rank = np.empty(len(rank_order), dtype=np.int64)
+    rank[rank_order.astype(np.int64)] = np.arange(1, len(rank_order) + 1)
+    curve_order = np.concatenate(
+        [np.flatnonzero(fixed), [k for k in order if not fixed[k]]]
+    ).astype(np.int64)
+    previous = (
+        RoutingRun.objects.filter(campaign=campaign, superseded_by__isnull=True)
+        .order_by("-id")
+        .first()
+    )
+    details = {
+        **scores.details,
+        "error_model_version": ERROR_MODEL_VERSION,
+        "jury_version": JURY_VERSION,
+        "reliability": scores.reliability.as_dict(),
+        "labelling": labelling,
+        "over_budget": int(max(0, int(fixed.sum()) - budget)),
+    }
+    with transaction.atomic():
+        run = RoutingRun.objects.create(
+            campaign=campaign,
+            job=job,
+            created_by=job.created_by,
+            supersedes=previous,
+            strategy=strategy,
+            budget=budget,
+            main_annotator=annotators[0],
+            jury=annotators[1:],
+            annotator_identities={name: list(identity) for name, identity in identities.items()},
+            n_instances=len(state.pairs),
+            n_human=int(human_mask.sum()),
+            n_llm=int((~human_mask).sum()),
+            human_labels_read=int(state.labelled.sum()),
+            model_details=details,
+            curve=_curve(
+                scores=scores,
+                order=curve_order,
+                labelled=state.labelled,
+                human=state.human,
+                main=view.main,
+            ),
+            by_tag=_by_tag(tags=tags, human_mask=human_mask, scores=scores),
+            judge_agreement=_judge_agreement(
+                names=annotators, votes=state.votes, human=state.human
+            ),
+            feature_version=table.version,
+        )
+        RoutingDecision.objects.bulk_create(
+            [
+                RoutingDecision(
+                    run=run,
+                    instance=instance,
+                    route=Route.HUMAN if human_mask[k] else Route.LLM,
+                    rank=int(rank[k]),
+                    expected_gain=float(scores.value[k]),
+                    p_llm_wrong=float(scores.p_llm_wrong[k]),
+                    p_human_decisive=float(scores.p_human_decisive[k]),
+                    already_human=bool(fixed[k]),
+                    top_signals=scores.top_signals(k),
+                )
+                for k, instance in enumerate(state.pairs)
+            ],
+            batch_size=DECISION_BATCH,
+        )
+        _apply_to_queue(campaign=campaign, pairs=state.pairs, human_mask=human_mask, rank=rank)
+        jury_job = None
+        if (~human_mask).any():
+            jury_job = create_job(
+                kind=JobKind.LLM_ANNOTATION,
+                campaign=campaign,
+                created_by=job.created_by,
+                params={"backend": "jury", "routing_run": run.pk},
+            )
+            enqueue_job(job=jury_job, task_name=JURY_TASK, queue=LLM_QUEUE)
+    return {
+        "routing_run": run.pk,
+        "human": run.n_human,
+        "llm": run.n_llm,
+        "human_labels_read": run.human_labels_read,
+        "jury_job": jury_job.pk if jury_job else None,
+        "supersedes": previous.pk if previous else None,
+    }
+
+
+def _apply_to_queue(
+    *, campaign: Campaign, pairs: list[Instance], human_mask: np.ndarray, rank: np.ndarray
+) -> None:
+    """Human items into the human queue, most valuable first; LLM items out of it (only ones no
+    annotator has started: in-progress items are human by construction)."""
+    items = {item.instance_id: item for item in QueueItem.objects.filter(campaign=campaign)}
+    changed = []
+    n = len(pairs)
+    for k, instance in enumerate(pairs):
+        item = items.get(instance.pk)
+        if item is None:
+            continue
+        route = QueueRoute.HUMAN if human_mask[k] else QueueRoute.LLM
+        if route == QueueRoute.LLM and item.slots_taken > 0:
+            route = QueueRoute.HUMAN  # never take a started item away from its annotator
+        priority = int(n - rank[k]) if route == QueueRoute.HUMAN else 0
+        if item.route != route or item.priority != priority:
+            item.route, item.priority = route, priority
+            changed.append(item)
+    QueueItem.objects.bulk_update(changed, ["route", "priority"], batch_size=DECISION_BATCH)
+
+
+def run_jury_label_job(*, job_id: int) -> None:
+    run_claimed_job(job_id=job_id, work=_label_with_jury)
+
+
+def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
+    """The reliability-weighted jury label of each LLM-routed item of the run (its judges'
+    weights come from the run's fit); an item an earlier run labelled gets a new revision."""
+    run = RoutingRun.objects.get(pk=job.params["routing_run"])
+    campaign = run.campaign
+    names = [run.main_annotator, *run.jury]
+    identities = {name: tuple(run.annotator_identities[name]) for name in names}
+    reliability_rows = run.model_details["reliability"]
+    weights = np.array([reliability_rows[name]["weight"] for name in names], dtype=np.float64)
+    reliability = JudgeReliability(
+        names=tuple(names),
+        seen=np.array([reliability_rows[name]["seen"] for name in names]),
+        matched=np.array([reliability_rows[name]["matched"] for name in names]),
+        accuracy=np.array([reliability_rows[name]["accuracy"] for name in names]),
+        weight=weights,
+        prior=1.0,
+    )
+    decisions = list(run.decisions.filter(route=Route.LLM).values_list("instance_id", flat=True))
+    state_votes = _votes_for(campaign=campaign, instance_ids=decisions, identities=identities)
+    total = len(decisions)
+    progress(0, total, f"Jury labels for {total} LLM-routed items")
+    existing = {
+        a.instance_id: a
+        for a in Annotation.objects.filter(
+            campaign=campaign,
+            source=AnnotationSource.LLM,
+            model_name=JURY_MODEL_NAME,
+            instance_id__in=decisions,
+        )
+    }
+    labels, updated, ties = [], 0, 0
+    for k, instance_id in enumerate(decisions):
+        votes = state_votes[k : k + 1]
+        prob_a = float(jury_posterior(votes=votes, reliability=reliability)[0])
+        preference = _preference_from(prob_a)
+        ties += preference == 0
+        raw = {
+            "backend": "jury",
+            "routing_run": run.pk,
+            "prob_a": round(prob_a, 6),
+            "votes": {name: int(votes[0, j]) for j, name in enumerate(names)},
+            "weights": {name: round(float(weights[j]), 6) for j, name in enumerate(names)},
+        }
+        current = existing.get(instance_id)
+        if current is None:
+            labels.append(
+                LLMPairwiseLabel(
+                    instance_id=instance_id,
+                    model_name=JURY_MODEL_NAME,
+                    prompt_version=JURY_VERSION,
+                    judgement=PairwiseJudgement(
+                        overall_preference=preference,
+                        confidence=round(abs(2 * prob_a - 1), 4),
+                        justification=f"Reliability-weighted jury of {len(names)}: P(A preferred) = {prob_a:.3f}.",
+                    ),
+                    raw_output=raw,
+                )
+            )
+        elif (
+            current.overall_preference != preference
+            or current.raw_output.get("routing_run") != run.pk
+        ):
+            # A re-route refits the weights: the jury label is revised, and the revision counted.
+            Annotation.objects.filter(pk=current.pk).update(
+                overall_preference=preference,
+                confidence=round(abs(2 * prob_a - 1), 4),
+                raw_output={
+                    **raw,
+                    "previous": {
+                        "routing_run": current.raw_output.get("routing_run"),
+                        "overall_preference": current.overall_preference,
+                    },
+                },
+                revision=current.revision + 1,
+                updated_at=timezone.now(),
+                job=job,
+            )
+            updated += 1
+        progress(k + 1, total)
+    created = record_llm_annotations(campaign=campaign, labels=labels, job=job)
+    return {
+        "routing_run": run.pk,
+        "created": created,
+        "revised": updated,
+        "ties": ties,
+        "labelled": total,
+    }
+
+
+def _preference_from(prob_a: float) -> int:
+    """The 5-point strength of a jury label: "clearly" when the posterior is at least 0.9 for
+    one side, "slightly" above 0.5, a tie at exactly 0.5 (no evidence either way)."""
+    if prob_a >= 0.9:
+        return -2
+    if prob_a > 0.5:
+        return -1
+    if prob_a <= 0.1:
+        return 2
+    if prob_a < 0.5:
+        return 1
+    return 0
+
+
+def _votes_for(
+    *, campaign: Campaign, instance_ids: list[int], identities: dict[str, tuple[str, str]]
+) -> np.ndarray:
+    position = {pk: k for k, pk in enumerate(instance_ids)}
+    column = {identity: j for j, identity in enumerate(identities.values())}
+    votes = np.full((len(instance_ids), len(identities)), NO_LABEL, dtype=np.int8)
+    rows = Annotation.objects.filter(
+        campaign=campaign,
+        source=AnnotationSource.LLM,
+        instance_id__in=instance_ids,
+        model_name__in={m for m, _ in identities.values()},
+    ).values_list("instance_id", "model_name", "prompt_version", "overall_preference")
+    for instance_id, model, version, preference in rows:
+        j = column.get((model, version))
+        if j is not None:
+            votes[position[instance_id], j] = _code(preference)
+    return votes
+
+
+def latest_routing_run(*, campaign: Campaign) -> RoutingRun | None:
+    return RoutingRun.objects.filter(campaign=campaign).order_by("-id").first()
+
+
+def decision_counts(run: RoutingRun) -> Counter:
+    return Counter(run.decisions.values_list("route", flat=True))

@@ -1,0 +1,207 @@
+"""Routing a campaign end to end: a PM routes with a chat judge as the main judge and the local
+judge on the jury; a real Celery worker judges, scores and routes; humans get the routed items,
+the jury labels the rest, and the export says which is which."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from annotate.exports import get_exporter
+from annotate.models import Annotation, AnnotationSource, JobKind, JobRun, JobStatus, QueueItem
+from annotate.services.annotations import submit_annotation
+from annotate.services.assignments import claim_next_assignment
+from routing.models import Route, RoutingDecision, RoutingRun
+from tests.conftest import build_campaign, logged_in, make_user, pairwise_answers
+from tests.routing.chat_server import chat_reply
+from tests.test_end_to_end import wait_for_job
+
+HUMAN_SAYS = pairwise_answers(-1, helpfulness=-2, harmlessness=0, justification="@A simmers it.")
+
+
+def number_of(text: str) -> int:
+    return int(re.search(r"(?:to|number) (\d+)", text).group(1))
+
+
+def order_sensitive_judge(call):
+    """Prefers simmering, except on items whose number is a multiple of 3: there it picks
+    whichever response it is shown first, so its two orders disagree (an unusable verdict)."""
+    picks_first = number_of(call.shown_a) % 3 == 0 or "simmer" in call.shown_a
+    preference = -2 if picks_first else 2
+    answer = {
+        "preference": preference,
+        "aspects": {"helpfulness": preference, "truthfulness": 0, "harmlessness": 0},
+        "confidence": 0.7,
+        "justification": "scripted",
+    }
+    return chat_reply(json.dumps(answer))
+
+
+def configure_judge(settings, server, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOUSE_JUDGE_KEY", "sk-house")
+    settings.LLM_CACHE_DIR = str(tmp_path / "llm-cache")
+    settings.LLM_ANNOTATORS = {
+        "house-judge": {
+            "name": "house-judge",
+            "base_url": server.base_url,
+            "model": "scripted",
+            "api_key_env": "HOUSE_JUDGE_KEY",
+            "max_retries": 1,
+            "backoff_base_s": 0.01,
+            "backoff_max_s": 0.02,
+            "timeout_s": 5,
+        }
+    }
+
+
+def label_first(campaign, annotator, count):
+    labelled = []
+    for _ in range(count):
+        assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
+        submit_annotation(
+            assignment_id=assignment.pk,
+            annotator=annotator,
+            answers=HUMAN_SAYS,
+            time_spent_seconds=9,
+        )
+        labelled.append(assignment.instance.external_id)
+    return labelled
+
+
+def route(client, campaign, **fields):
+    data = {"budget": "50", "budget_unit": "percent", "strategy": "error-model"}
+    data.update(fields)
+    return client.post(reverse("campaign_routing", args=[campaign.slug]), data)
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_a_pm_routes_a_campaign_humans_get_the_routed_items_and_the_jury_labels_the_rest(
+    settings, serve, monkeypatch, tmp_path, celery_worker_all_queues
+):
+    pm, annotator = make_user("pm"), make_user("ann")
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=12, overlap=1)
+    seed = label_first(campaign, annotator, 3)  # paid human labels the error model reads
+    server = serve(order_sensitive_judge)
+    configure_judge(settings, server, monkeypatch, tmp_path)
+
+    response = route(logged_in(pm), campaign, main="house-judge", jury=["local-judge"])
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = JobRun.objects.get(campaign=campaign, kind=JobKind.ROUTING)
+    job = wait_for_job(job.pk, timeout=300)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+
+    run = RoutingRun.objects.get(campaign=campaign)
+    assert (run.n_instances, run.n_human, run.n_llm, run.budget) == (12, 6, 6, 6)
+    assert run.human_labels_read == 3
+    assert run.main_annotator == "house-judge" and run.jury == ["local-judge"]
+    decisions = {
+        d.instance.external_id: d
+        for d in RoutingDecision.objects.filter(run=run).select_related("instance")
+    }
+    assert len(decisions) == 12
+    human = {key for key, d in decisions.items() if d.route == Route.HUMAN}
+    # The paid seed stays human; the unlabelled items where the main judge's orders disagreed
+    # (3, 6, 9) fill the rest of the budget: P(LLM wrong) = 1 there.
+    assert set(seed) == {"item-0", "item-1", "item-2"}
+    assert human == {"item-0", "item-1", "item-2", "item-3", "item-6", "item-9"}
+    assert all(decisions[key].already_human for key in seed)
+    assert decisions["item-3"].p_llm_wrong == 1.0
+    assert decisions["item-3"].top_signals[0]["signal"] == "main.undecided"
+    assert all(
+        d.expected_gain == pytest.approx(d.p_llm_wrong * d.p_human_decisive)
+        for d in decisions.values()
+    )
+    # Every judge labelled every pair, seed included (both orders for the chat judge).
+    assert (
+        Annotation.objects.filter(campaign=campaign, model_name="house-judge/scripted").count()
+        == 12
+    )
+    assert len(server.calls) == 24
+    assert run.judge_agreement["house-judge"]["n"] == 3
+    assert run.curve[0][0] == 0.0 and run.curve[-1][0] == 1.0
+    assert run.curve[-1][1] >= run.curve[0][1]
+
+    routes = dict(
+        QueueItem.objects.filter(campaign=campaign).values_list("instance__external_id", "route")
+    )
+    assert {key for key, value in routes.items() if value == "human"} == human
+    assert {key for key, value in routes.items() if value == "llm"} == set(decisions) - human
+
+    # The jury job labels the LLM-routed items, and only them.
+    jury_job = wait_for_job(job.result["jury_job"], timeout=60)
+    assert jury_job.status == JobStatus.SUCCEEDED, jury_job.error
+    jury = Annotation.objects.filter(
+        campaign=campaign, source=AnnotationSource.LLM, model_name="jury"
+    )
+    assert {a.instance.external_id for a in jury} == set(decisions) - human
+    assert all(a.raw_output["routing_run"] == run.pk for a in jury)
+
+    # Humans get the routed items, never an LLM-routed one.
+    claimed = claim_next_assignment(campaign=campaign, annotator=annotator)
+    assert claimed.instance.external_id in {"item-3", "item-6", "item-9"}
+
+    # The export says which is which.
+    exporter = get_exporter("dpo")(campaign=campaign)
+    rows = {json.loads(line)["id"]: json.loads(line) for line in exporter.iter_lines()}
+    for key in seed:
+        assert rows[key]["provenance"]["label_source"] == "human"
+    for key in set(decisions) - human:
+        if key in rows:
+            assert rows[key]["provenance"]["aggregation"] == "llm_jury"
+            assert rows[key]["provenance"]["annotators"] == ["jury@jury-v1"]
+
+    page = logged_in(pm).get(reverse("campaign_routing", args=[campaign.slug]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "the main judge gave no usable verdict" in text and "<polyline" in text
+
+    # Re-routing after more human labels is a new run that supersedes the first.
+    label_first(campaign, annotator, 1)
+    route(logged_in(pm), campaign, main="house-judge", jury=["local-judge"])
+    second = wait_for_job(
+        JobRun.objects.filter(kind=JobKind.ROUTING).order_by("-id").first().pk, timeout=300
+    )
+    assert second.status == JobStatus.SUCCEEDED, second.error
+    latest = RoutingRun.objects.order_by("-id").first()
+    assert latest.supersedes_id == run.pk and latest.human_labels_read == 4
+    assert len(server.calls) == 24  # nothing judged twice: every verdict was already stored
+
+
+@pytest.mark.django_db
+def test_only_the_campaigns_pm_sees_and_starts_routing(settings):
+    pm, annotator, other_pm = make_user("pm"), make_user("ann"), make_user("other")
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=4)
+    build_campaign(pm=other_pm, n_instances=1, name="Other")
+    url = reverse("campaign_routing", args=[campaign.slug])
+    assert logged_in(pm).get(url).status_code == 200
+    # A member without the PM role is refused; a stranger to the campaign does not see it.
+    for outsider, status in ((annotator, 403), (other_pm, 404)):
+        assert logged_in(outsider).get(url).status_code == status
+        assert route(logged_in(outsider), campaign, main="local-judge").status_code == status
+    assert not JobRun.objects.filter(kind=JobKind.ROUTING).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"budget": "120", "main": "local-judge"}, "A share cannot be more than 100%."),
+        (
+            {"budget": "9", "budget_unit": "count", "main": "local-judge"},
+            "The campaign has 4 instances.",
+        ),
+        ({"main": "local-judge", "jury": ["local-judge"]}, "local-judge is the main judge"),
+        ({"main": "nobody"}, "Select a valid choice"),
+    ],
+)
+def test_a_bad_routing_request_is_refused_with_a_clear_message(fields, message):
+    pm = make_user("pm")
+    campaign = build_campaign(pm=pm, n_instances=4)
+    response = route(logged_in(pm), campaign, **fields)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not JobRun.objects.filter(kind=JobKind.ROUTING).exists()
