@@ -502,6 +502,12 @@ def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
     identities = {name: tuple(run.annotator_identities[name]) for name in names}
     reliability_rows = run.model_details["reliability"]
     weights = np.array([reliability_rows[name]["weight"] for name in names], dtype=np.float64)
+    weighting = "reliability"
+    if not any(reliability_rows[name]["seen"] for name in names):
+        # No judge has been measured against a human label yet: every judge counts the same
+        # (a majority vote; one judge alone keeps its own direction) until humans have labelled.
+        weights = np.ones(len(names))
+        weighting = "equal (no human label to measure the judges on yet)"
     reliability = JudgeReliability(
         names=tuple(names),
         seen=np.array([reliability_rows[name]["seen"] for name in names]),
@@ -535,6 +541,7 @@ def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
             "prob_a": round(prob_a, 6),
             "votes": {name: int(votes[0, j]) for j, name in enumerate(names)},
             "weights": {name: round(float(weights[j]), 6) for j, name in enumerate(names)},
+            "weighting": weighting,
         }
         current = existing.get(instance_id)
         if current is None:
@@ -579,6 +586,7 @@ def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
         "revised": updated,
         "ties": ties,
         "labelled": total,
+        "weighting": weighting,
     }
 
 

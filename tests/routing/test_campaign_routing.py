@@ -205,3 +205,30 @@ def test_a_bad_routing_request_is_refused_with_a_clear_message(fields, message):
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not JobRun.objects.filter(kind=JobKind.ROUTING).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_the_offline_demo_path_routes_with_the_local_judge_alone(celery_worker_all_queues):
+    """No chat judge, no human label yet: the local judge is main judge and jury of one."""
+    pm = make_user("pm")
+    campaign = build_campaign(pm=pm, n_instances=16)
+    response = route(logged_in(pm), campaign, budget="30", main="local-judge")
+    assert response.status_code == 302
+    job = wait_for_job(JobRun.objects.get(kind=JobKind.ROUTING).pk, timeout=300)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    run = RoutingRun.objects.get(campaign=campaign)
+    assert (run.budget, run.n_human, run.n_llm, run.human_labels_read) == (5, 5, 11, 0)
+    assert run.model_details["reliability"]["local-judge"]["seen"] == 0
+    jury_job = wait_for_job(job.result["jury_job"], timeout=60)
+    assert jury_job.status == JobStatus.SUCCEEDED, jury_job.error
+    assert jury_job.result["weighting"].startswith("equal")
+    local = {
+        a.instance_id: a.overall_preference
+        for a in Annotation.objects.filter(campaign=campaign, source=AnnotationSource.LLM).exclude(model_name="jury")
+    }
+    jury = Annotation.objects.filter(campaign=campaign, model_name="jury")
+    assert jury.count() == 11
+    for label in jury:  # a jury of one keeps its judge's direction
+        judge = local[label.instance_id]
+        assert (label.overall_preference > 0) == (judge > 0) and (label.overall_preference < 0) == (judge < 0)
