@@ -370,6 +370,19 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
     fixed = state.labelled | state.in_progress
     human_mask = fixed.copy()
     remaining = max(0, budget - int(fixed.sum()))
+    ppm_details = None
+    if strategy == RoutingStrategy.PPM:
+        ppm_mask, ppm_details = _ppm_choice(
+            state=state,
+            view=view,
+            table=table,
+            fixed=fixed,
+            budget=budget,
+            seed=job.pk,
+            progress=progress,
+        )
+        if ppm_mask is not None:
+            human_mask, remaining = ppm_mask, 0
     for k in order:
         if remaining <= 0:
             break
@@ -400,6 +413,7 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
         "reliability": scores.reliability.as_dict(),
         "labelling": labelling,
         "over_budget": int(max(0, int(fixed.sum()) - budget)),
+        **({"ppm": ppm_details} if ppm_details is not None else {}),
     }
     with transaction.atomic():
         run = RoutingRun.objects.create(
@@ -464,6 +478,87 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
         "human_labels_read": run.human_labels_read,
         "jury_job": jury_job.pk if jury_job else None,
         "supersedes": previous.pk if previous else None,
+    }
+
+
+MIN_PPM_SEED = 20
+
+
+def _ppm_choice(
+    *, state, view, table, fixed, budget, seed, progress
+) -> tuple[np.ndarray | None, dict]:
+    """The paper's PPM fitted on proxy runs inside the human-labelled items, and the greedy
+    router's choice of the rest of the budget; ``None`` (the error model routes instead, and
+    the details say why) when the labelled items are too few or the proxy shows no headroom
+    there (its score does not rise with the share of human labels: a PPM would learn noise)."""
+    from models_rm.cache import CachedEncoder, EmbeddingCache
+    from models_rm.conversation import render_conversation
+    from models_rm.encoders import SentenceEncoder
+    from routing.core.simulation.honesty import PoolView
+    from routing.core.simulation.seed_ppm import fit_seed_ppm, search_human_set
+
+    labelled = np.flatnonzero(
+        state.labelled & ((state.human == LABEL_A) | (state.human == LABEL_B))
+    )
+    if len(labelled) < MIN_PPM_SEED:
+        return None, {
+            "fitted": False,
+            "reason": f"the PPM needs at least {MIN_PPM_SEED} decisive human labels to fit on; "
+            f"{len(labelled)} so far: routed by the error model",
+        }
+    progress(0, None, "Fitting the PPM on proxy runs inside the human-labelled items")
+    encoder = CachedEncoder(
+        SentenceEncoder(device=settings.MODELS_DEVICE), EmbeddingCache(settings.EMBEDDING_CACHE_DIR)
+    )
+    texts = []
+    for instance in state.pairs:
+        first, second = sorted(instance.responses.all(), key=lambda r: r.position)
+        texts += [
+            render_conversation(instance.messages, r.text, max_context_messages=1)
+            for r in (first, second)
+        ]
+    vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+    pool = PoolView(
+        ids=tuple(str(i.pk) for i in state.pairs),
+        features=table,
+        llm=view.main,
+        emb_a=vectors[0::2],
+        emb_b=vectors[1::2],
+        budget=budget,
+    )
+    fitted = fit_seed_ppm(
+        pool=pool,
+        seed_indices=labelled,
+        seed_labels=state.human[labelled],
+        runs=48,
+        kind="quadratic",
+        l2=1.0,
+        rng_seed=seed,
+    )
+    details = {"proxy_headroom": fitted.headroom, "proxy_headroom_se": fitted.headroom_se}
+    if not fitted.has_headroom:
+        return None, {
+            **details,
+            "fitted": False,
+            "reason": "the proxy showed no headroom inside the human-labelled items (score vs "
+            "human share slope not above twice its standard error): routed by the error model",
+        }
+    forced = np.flatnonzero(fixed)
+    human, predicted = search_human_set(
+        predictor=fitted.predictor,
+        features=table,
+        budget=max(budget, len(forced)),
+        forced=forced,
+        search="greedy",
+        candidates=500,
+        rng_seed=seed,
+    )
+    cv = fitted.predictor.cross_validation
+    return human, {
+        **details,
+        "fitted": True,
+        "predicted_score": predicted,
+        "cv_spearman": cv.spearman,
     }
 
 

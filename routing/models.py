@@ -9,6 +9,7 @@ from django.db import models
 class RoutingStrategy(models.TextChoices):
     ERROR_MODEL = "error-model", "Error model (default): where the LLM label is likely wrong"
     JURY_RULE = "jury-rule", "Jury rule: undecided verdicts, then jury disagreement"
+    PPM = "ppm", "The paper's PPM + router (only on a proxy with headroom)"
     RANDOM = "random", "Random"
 
 

@@ -232,3 +232,23 @@ def test_the_offline_demo_path_routes_with_the_local_judge_alone(celery_worker_a
     for label in jury:  # a jury of one keeps its judge's direction
         judge = local[label.instance_id]
         assert (label.overall_preference > 0) == (judge > 0) and (label.overall_preference < 0) == (judge < 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_the_ppm_strategy_is_not_fitted_without_enough_human_labels_and_says_why():
+    from routing.campaign_routing import run_routing_job, start_routing_job
+
+    pm, annotator = make_user("pm"), make_user("ann")
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=10, overlap=1)
+    label_first(campaign, annotator, 2)
+    job = start_routing_job(campaign=campaign, created_by=pm, budget=4, strategy="ppm", annotators=["local-judge"])
+    run_routing_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    run = RoutingRun.objects.get(campaign=campaign)
+    assert run.model_details["ppm"] == {
+        "fitted": False,
+        "reason": "the PPM needs at least 20 decisive human labels to fit on; 2 so far: routed by the error model",
+    }
+    assert run.n_human == 4 and run.human_labels_read == 2
