@@ -590,7 +590,7 @@ def test_a_local_judge_job_killed_midway_resumes_to_the_same_labels_as_an_uninte
 # --- The job page ------------------------------------------------------------------------------------
 
 
-def test_the_job_page_says_a_job_was_requeued_and_which_attempt_runs(pm, sent_tasks):
+def test_the_job_page_and_api_say_a_job_was_requeued_and_which_attempt_runs(pm, sent_tasks):
     campaign, job = queued_import(pm=pm)
     claim_job(job_id=job.pk)
     as_if_its_worker_went_silent(job)
@@ -603,6 +603,7 @@ def test_the_job_page_says_a_job_was_requeued_and_which_attempt_runs(pm, sent_ta
     claim_job(job_id=job.pk)
     page = client.get(reverse("job_detail", args=[job.pk])).content.decode()
     assert "(attempt 2, after the worker stopped)" in page
+    assert client.get(reverse("api_job", args=[job.pk])).json()["attempts"] == 2
 
 
 # --- Real worker processes, SIGKILLed ----------------------------------------------------------------
