@@ -67,7 +67,7 @@ class WorkerKilled(BaseException):
 
 @pytest.fixture
 def sent_tasks(monkeypatch):
-    """Tasks sent to the broker, as (name, options)."""
+    """Tasks sent to the broker, as (name, options); nothing reaches the real broker."""
     from config.celery import app
 
     sent: list[tuple[str, dict]] = []
@@ -385,7 +385,7 @@ def test_a_run_that_loses_its_job_stops_at_its_next_progress_report_and_writes_n
 
 
 def test_the_heartbeat_advances_while_the_work_reports_nothing_and_stops_with_it(
-    transactional_db, pm, settings
+    transactional_db, pm, settings, sent_tasks
 ):
     settings.JOB_HEARTBEAT_S = 0.1
     campaign, job = queued_import(pm=pm)
@@ -425,7 +425,9 @@ def terminate_own_backend() -> None:
 
 
 @needs_postgres
-def test_a_job_whose_connection_drops_is_recorded_as_failed_with_the_error(transactional_db, pm):
+def test_a_job_whose_connection_drops_is_recorded_as_failed_with_the_error(
+    transactional_db, pm, sent_tasks
+):
     campaign, job = queued_import(pm=pm)
 
     def work(job, progress):
@@ -442,7 +444,7 @@ def test_a_job_whose_connection_drops_is_recorded_as_failed_with_the_error(trans
 
 
 @needs_postgres
-def test_a_known_failure_is_recorded_over_a_dropped_connection(transactional_db, pm):
+def test_a_known_failure_is_recorded_over_a_dropped_connection(transactional_db, pm, sent_tasks):
     campaign, job = queued_import(pm=pm)
 
     def work(job, progress):
@@ -456,7 +458,7 @@ def test_a_known_failure_is_recorded_over_a_dropped_connection(transactional_db,
 
 
 @needs_postgres
-def test_a_success_is_recorded_over_a_dropped_connection(transactional_db, pm):
+def test_a_success_is_recorded_over_a_dropped_connection(transactional_db, pm, sent_tasks):
     campaign, job = queued_import(pm=pm)
 
     def work(job, progress):
