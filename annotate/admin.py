@@ -89,6 +89,8 @@ class AnnotationAdmin(admin.ModelAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "campaign", "status", "progress_done", "progress_total", "created_at"]
+    list_display = ["id", "kind", "campaign", "status", "attempts", "progress_done", "progress_total", "created_at"]
     list_filter = ["kind", "status"]
-    readonly_fields = ["created_at", "started_at", "finished_at", "heartbeat_at"]
+    readonly_fields = [
+        "created_at", "started_at", "finished_at", "heartbeat_at", "owner_host", "owner_pid", "claim_token",
+    ]

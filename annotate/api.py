@@ -25,7 +25,7 @@ class JobSerializer(serializers.ModelSerializer):
         model = JobRun
         fields = [
             "id", "kind", "status", "progress_done", "progress_total", "message", "error",
-            "error_details", "result", "created_at", "started_at", "finished_at",
+            "error_details", "result", "attempts", "created_at", "started_at", "finished_at",
         ]
 
 

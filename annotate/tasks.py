@@ -2,12 +2,64 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+
+from celery import Task, shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import DatabaseError, connections
 
 from annotate.services.imports import run_import_job
+from annotate.services.job_reaper import reap_stale_jobs
+from annotate.services.jobs import TRANSIENT_DATABASE_ERRORS, JobBusy
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(name="annotate.run_import", acks_late=True)
+class JobTask(Task):
+    """Base of the tasks that run a JobRun (``run_claimed_job``).
+
+    A message for a job that a live worker holds (``JobBusy``), or one that met a dropped
+    database connection, is retried after the stale threshold instead of being dropped: by
+    then the job has finished (the retry is a no-op) or its worker is gone and the retry
+    takes it over. Nothing else is retried.
+    """
+
+    acks_late = True
+    max_retries = None
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except (JobBusy, *TRANSIENT_DATABASE_ERRORS) as exc:
+            raise self.retry(exc=exc, countdown=settings.JOB_STALE_AFTER_S) from None
+
+
+@shared_task(name="annotate.run_import", base=JobTask)
 def run_import(job_id: int) -> None:
-    """Run import JobRun ``job_id``; a redelivered message is a no-op (the job is claimed once)."""
+    """Run import JobRun ``job_id``; a redelivered message never imports twice."""
     run_import_job(job_id=job_id)
+
+
+@shared_task(name="annotate.reap_stale_jobs")
+def reap_stale_jobs_task() -> None:
+    """Requeue (or fail) the running jobs whose worker is gone; sent by Celery beat."""
+    reap_stale_jobs()
+
+
+@worker_ready.connect
+def reap_at_worker_start(sender=None, **kwargs) -> None:
+    """A restarted worker takes back at once the jobs that its killed predecessor on this host
+    left RUNNING (their pid is gone), without waiting for their heartbeat to go stale."""
+    try:
+        reaped = reap_stale_jobs()
+    except DatabaseError:
+        # The worker starts all the same; beat reaps once the database answers.
+        logger.exception("Reaping stale jobs at worker start failed")
+        return
+    finally:
+        connections.close_all()  # the worker's main process keeps no connection open
+    if reaped.requeued or reaped.failed:
+        logger.warning(
+            "Jobs of lost workers: requeued %s, failed %s", reaped.requeued, reaped.failed
+        )

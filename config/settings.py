@@ -164,6 +164,19 @@ REST_FRAMEWORK = {
     ],
 }
 
+# --- Jobs (JobRun rows run by Celery workers) --------------------------------------------------------
+# While a job runs, its worker touches the row's heartbeat every JOB_HEARTBEAT_S seconds, whether
+# or not the job reports progress. A RUNNING job whose heartbeat is older than JOB_STALE_AFTER_S
+# has lost its worker: it is requeued, or failed once JOB_MAX_ATTEMPTS workers were lost on it.
+JOB_HEARTBEAT_S = read_int("JOB_HEARTBEAT_S", 15, minimum=1)
+JOB_STALE_AFTER_S = read_int("JOB_STALE_AFTER_S", 60, minimum=1)
+if JOB_STALE_AFTER_S < 3 * JOB_HEARTBEAT_S:
+    # One slow beat (a busy database, a long pause of the process) must not look like a death.
+    raise ImproperlyConfigured(
+        f"JOB_STALE_AFTER_S={JOB_STALE_AFTER_S} must be at least 3 x JOB_HEARTBEAT_S={JOB_HEARTBEAT_S}."
+    )
+JOB_MAX_ATTEMPTS = read_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+
 # --- Celery ---------------------------------------------------------------------------------------
 # The quick start's broker is kombu's filesystem transport: no server, a folder of messages.
 CELERY_BROKER_URL = read_str("CELERY_BROKER_URL", "filesystem://")
@@ -182,7 +195,14 @@ elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "sqla
         f"CELERY_BROKER_URL={CELERY_BROKER_URL!r}: use redis://, amqp:// or filesystem://."
     )
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    # How long a delivered, unacknowledged message waits before the broker hands it to another
+    # worker: the fallback for a whole worker lost without a reaper running. Ten stale thresholds
+    # (10 minutes by default): a job's message that outlives it while the job still runs is
+    # delivered again, finds the job RUNNING with a fresh heartbeat and is retried until the job
+    # ends (a no-op then). It must stay well above the retry countdown (JOB_STALE_AFTER_S), since
+    # a retried message is held unacknowledged until its countdown ends and would otherwise be
+    # delivered twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 10 * JOB_STALE_AFTER_S}
 # Job state lives in JobRun rows, not in a result backend.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -196,6 +216,17 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery beat (`celery -A config beat`; the quick start's worker runs it with -B) sends the job
+# reaper every half stale threshold, so a lost worker's job is requeued within 1.5 thresholds of
+# its last heartbeat; a reap that waited longer than its period in a busy queue is dropped.
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-jobs": {
+        "task": "annotate.reap_stale_jobs",
+        "schedule": JOB_STALE_AFTER_S / 2,
+        "options": {"expires": JOB_STALE_AFTER_S / 2},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Platform ---------------------------------------------------------------------------------------
 # Files below this size are imported inside the request; larger ones become a Celery job.

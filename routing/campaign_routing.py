@@ -93,9 +93,12 @@ def start_routing_job(
         raise RoutingRefused("Choose at least one LLM annotator: the main judge.")
     if len(set(annotators)) != len(annotators):
         raise RoutingRefused("Each LLM annotator can be chosen once.")
+    from annotate.services.job_reaper import reap_stale_jobs
+
     n = Instance.objects.filter(campaign=campaign).count()
     if not 0 <= budget <= n:
         raise RoutingRefused(f"The budget must be between 0 and the campaign's {n} instances.")
+    reap_stale_jobs(campaign=campaign)  # a routing job whose worker died must not block this one
     with transaction.atomic():
         # One routing job at a time per campaign: the row lock orders two PMs' clicks.
         Campaign.objects.select_for_update().filter(pk=campaign.pk).first()

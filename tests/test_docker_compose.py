@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 DOCKER = REPO / "docker"
 COMPOSE_FILE = DOCKER / "compose.yaml"
 SETTINGS_SOURCE = REPO / "config" / "settings.py"
-APP_SERVICES = ("migrate", "web", "worker", "gpu-worker")
+APP_SERVICES = ("migrate", "web", "worker", "beat", "gpu-worker")
 WORKER_SERVICES = ("worker", "gpu-worker")
 VAR_DIR_IN_CONTAINERS = "/var/lib/prefroute"
 
@@ -189,8 +189,14 @@ def dockerfiles_built_by(services: dict[str, dict[str, Any]]) -> dict[str, Path]
 # --- services -----------------------------------------------------------------------------------
 
 
-def test_compose_runs_postgres_redis_migrate_web_worker_and_gpu_worker(services):
-    assert {"postgres", "redis", "migrate", "web", "worker", "gpu-worker"} <= set(services)
+def test_compose_runs_postgres_redis_migrate_web_worker_beat_and_gpu_worker(services):
+    assert {"postgres", "redis", "migrate", "web", "worker", "beat", "gpu-worker"} <= set(services)
+
+
+def test_exactly_one_beat_sends_the_periodic_tasks(services):
+    commands = {name: command_of(service) for name, service in services.items()}
+    assert [name for name, args in commands.items() if "beat" in args or "-B" in args] == ["beat"]
+    assert "--beat" not in commands["worker"] and "--beat" not in commands["gpu-worker"]
 
 
 def test_postgres_is_version_16_or_17_checked_by_pg_isready_on_a_named_volume(services):

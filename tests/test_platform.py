@@ -79,6 +79,10 @@ LOAD_SETTINGS = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODUL
             },
             "LLM_ANNOTATORS_JSON[0] has unknown keys max_concurency",
         ),
+        (
+            {"SECRET_KEY": REAL_SECRET, "JOB_HEARTBEAT_S": "30", "JOB_STALE_AFTER_S": "60"},
+            "JOB_STALE_AFTER_S=60 must be at least 3 x JOB_HEARTBEAT_S=30",
+        ),
     ],
 )
 def test_bad_settings_fail_loudly_naming_the_variable(env, message):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class JobKind(models.TextChoices):
@@ -23,8 +24,10 @@ class JobStatus(models.TextChoices):
 class JobRun(models.Model):
     """One long job (import, LLM annotation, export, ...): its state, progress and outcome.
 
-    A worker claims the row QUEUED→RUNNING with a conditional UPDATE, so a redelivered
-    message never runs the job twice at once.
+    A worker claims the row QUEUED→RUNNING with a conditional UPDATE that writes a new
+    ``claim_token``; the run's later writes match that token, so a redelivered message never
+    runs the job twice at once and a worker that lost the job cannot overwrite it.
+    ``attempts`` counts claims: every attempt before the current one lost its worker.
     """
 
     kind = models.CharField(max_length=32, choices=JobKind.choices)
@@ -48,10 +51,26 @@ class JobRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task (and queue; blank = routed by task name) that runs the job, so that a job
+    # whose worker was lost can be sent again.
+    task_name = models.CharField(max_length=200, blank=True)
+    queue = models.CharField(max_length=64, blank=True)
+    # The claim that owns a RUNNING job: the worker process and the token its writes must match.
+    owner_host = models.CharField(max_length=255, blank=True)
+    owner_pid = models.PositiveIntegerField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["campaign", "kind", "status"])]
+        indexes = [
+            models.Index(fields=["campaign", "kind", "status"]),
+            # The reaper's scan: running jobs by heartbeat age.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=Q(status="running"),
+                name="jobrun_running_heartbeat",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
@@ -79,5 +98,3 @@ class ImportUpload(models.Model):
     file_format = models.CharField(max_length=32)
     content = models.BinaryField()
     size_bytes = models.PositiveBigIntegerField()
-
-

@@ -43,7 +43,13 @@ from annotate.services.imported_labels import (
     insert_imported_labels,
     write_imported_labels,
 )
-from annotate.services.jobs import JobFailed, create_job, enqueue_job, run_claimed_job
+from annotate.services.jobs import (
+    JobFailed,
+    create_job,
+    enqueue_job,
+    hold_job_claim,
+    run_claimed_job,
+)
 from annotate.services.task_schemas import campaign_schema
 
 __all__ = [
@@ -129,7 +135,8 @@ def import_instances(
     raises :class:`ImportRejected` and writes nothing; otherwise all rows are inserted in
     one transaction. ``progress`` (e.g. a :class:`~annotate.services.jobs.JobProgress`)
     hears about the checking phase; the write phase is one transaction, whose progress
-    no other connection could see anyway.
+    no other connection could see anyway. With ``import_job`` (a claimed job) the rows
+    commit only while that claim holds; else ``JobLost`` is raised and nothing is written.
     """
     report = progress or _no_progress
     parsed = check_file(campaign=campaign, data=data, file_format=file_format, progress=report)
@@ -139,6 +146,10 @@ def import_instances(
         # All rows or none: a failure in any batch must not leave a half-imported file.
         with transaction.atomic():
             labels, not_in_task = _write_instances(campaign=campaign, parsed=parsed, import_job=import_job)
+            if import_job is not None:
+                # A worker that lost the job to another (a takeover) must not commit the
+                # rows too: they commit only while this run's claim holds.
+                hold_job_claim(job=import_job)
     except IntegrityError:
         # Races are settled by the unique (campaign, external_id) constraint: another
         # import committed some of these ids after our check.
@@ -386,6 +397,8 @@ def run_import_job(*, job_id: int) -> None:
     """
 
     def work(job: JobRun, progress: Callable[..., None]) -> dict:
+        # An earlier attempt's rows are all there or none are (one transaction): a resumed
+        # job recounts them, or imports the whole file.
         already = Instance.objects.filter(import_job=job).count()
         if already:
             labels = Annotation.objects.filter(instance__import_job=job, source=AnnotationSource.IMPORTED).count()

@@ -1,30 +1,53 @@
-"""Long jobs as JobRun rows: create, claim, report progress, finish.
+"""Long jobs as JobRun rows: create, claim, keep alive, report progress, finish.
 
-A Celery task receives a JobRun id, claims it with :func:`claim_job` and runs a plain
-service function that reports through :class:`JobProgress`. Claiming is a conditional
-UPDATE, so a message delivered twice (``acks_late`` plus a lost worker) never runs the
-same job concurrently, and a finished job is never re-run.
+A Celery task receives a JobRun id and calls :func:`run_claimed_job`, which claims the row,
+runs a plain service function that reports through :class:`JobProgress` and records the
+outcome. The claim is a conditional UPDATE that writes a new claim token and the owner's
+host and pid; every later write of that run (heartbeat, progress, finish, failure) matches
+the token, so a worker that lost the job can never overwrite it.
+
+How a job survives a lost worker (a SIGKILL, an out-of-memory kill, a lost machine):
+
+- while the work runs, a thread touches the row's heartbeat every ``JOB_HEARTBEAT_S``
+  seconds, whether or not the work reports progress;
+- a redelivered message for a RUNNING job takes it over when its owner is gone (a process
+  of this host that no longer exists, or a heartbeat older than ``JOB_STALE_AFTER_S``) and
+  otherwise raises :class:`JobBusy`, so that the task retries later instead of dropping it;
+- :func:`~annotate.services.job_reaper.reap_stale_jobs` (Celery beat, worker start, before
+  starting an LLM job) requeues the RUNNING jobs whose owner is gone, or fails them once
+  ``JOB_MAX_ATTEMPTS`` workers were lost on them;
+- the work itself must be safe to run again: a resumed job skips what an earlier attempt
+  committed (see the import and local-judge jobs).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotate.models import Campaign, JobKind, JobRun, JobStatus
 
 logger = logging.getLogger(__name__)
 
-# A RUNNING job whose worker has not reported for this long is taken to be dead and may
-# be claimed again by a redelivered message.
-STALE_HEARTBEAT = timedelta(minutes=10)
+# Recording a job's outcome over a dropped database connection: reconnect and try again after
+# 0.5, 1 and 2 seconds before giving up (the message is then retried and the reaper covers it).
+RECORD_ATTEMPTS = 4
+RECORD_FIRST_DELAY_S = 0.5
+# Connection errors, as opposed to errors in what was written.
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 class JobFailed(Exception):
@@ -33,6 +56,35 @@ class JobFailed(Exception):
     def __init__(self, message: str, *, details: list[dict] | None = None) -> None:
         super().__init__(message)
         self.details = details or []
+
+
+class JobBusy(Exception):
+    """The job is RUNNING in a worker that is alive: try this message again later.
+
+    By ``retry_after_s`` the job has either finished (the retry is a no-op) or stopped
+    heartbeating, and the retry takes it over.
+    """
+
+    def __init__(self, *, job_id: int, retry_after_s: int) -> None:
+        super().__init__(f"JobRun {job_id} is running in a live worker")
+        self.job_id = job_id
+        self.retry_after_s = retry_after_s
+
+
+class JobLost(Exception):
+    """This worker's claim on the job is gone (another worker took it over): stop, write nothing."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"JobRun {job_id} was taken over by another worker")
+        self.job_id = job_id
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.JOB_STALE_AFTER_S)
+
+
+def this_host() -> str:
+    return socket.gethostname()
 
 
 def create_job(
@@ -44,68 +96,216 @@ def create_job(
 
 
 def enqueue_job(*, job: JobRun, task_name: str, queue: str | None = None) -> None:
-    """Send the job's task once the surrounding transaction commits (never before)."""
+    """Record which task runs the job, and send it once the surrounding transaction commits
+    (never before). The reaper sends the same task again if the job's worker is lost."""
+    job.task_name, job.queue = task_name, queue or ""
+    JobRun.objects.filter(pk=job.pk).update(task_name=job.task_name, queue=job.queue)
+    send_job_on_commit(job_id=job.pk, task_name=task_name, queue=job.queue)
+
+
+def send_job_on_commit(*, job_id: int, task_name: str, queue: str) -> None:
+    """Send ``task_name(job_id)`` (to ``queue``; blank = routed by name) after the commit."""
     from config.celery import app
 
-    options: dict[str, Any] = {"args": [job.pk]}
+    options: dict[str, Any] = {"args": [job_id]}
     if queue:
         options["queue"] = queue
     transaction.on_commit(lambda: app.send_task(task_name, **options))
 
 
+# --- Claiming ------------------------------------------------------------------------------------
+
+
 def claim_job(*, job_id: int) -> JobRun | None:
-    """QUEUED (or RUNNING with a stale heartbeat) → RUNNING; None when someone else has it."""
-    now = timezone.now()
-    claimable = Q(status=JobStatus.QUEUED) | Q(
-        status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_HEARTBEAT
-    )
+    """Claim JobRun ``job_id`` for this process: QUEUED → RUNNING, or take over a RUNNING job
+    whose owner is gone.
+
+    Returns None when there is nothing to run: no such job, a finished one, or one that lost
+    ``JOB_MAX_ATTEMPTS`` workers (it is failed with the reason). Raises :class:`JobBusy` while
+    a live worker holds the job, or when another claimer changed the row first.
+    """
     job = JobRun.objects.filter(pk=job_id).first()
     if job is None:
         logger.warning("JobRun %s does not exist; message dropped", job_id)
         return None
-    claimed = JobRun.objects.filter(claimable, pk=job_id).update(
+    if job.is_finished:
+        logger.info("JobRun %s is %s already; nothing to do", job_id, job.status)
+        return None
+    now = timezone.now()
+    if job.status == JobStatus.RUNNING:
+        if not owner_is_gone(job=job, now=now):
+            raise JobBusy(job_id=job.pk, retry_after_s=settings.JOB_STALE_AFTER_S)
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            fail_abandoned_job(job=job, now=now)
+            return None
+        logger.warning(
+            "JobRun %s: its worker %s (pid %s) is gone; taking it over",
+            job.pk,
+            job.owner_host,
+            job.owner_pid,
+        )
+    # Settles the race between redelivered messages, retries and the reaper: the UPDATE
+    # matches only the row as read here, so exactly one of them claims it.
+    claimed = unchanged_since_read(job).update(
         status=JobStatus.RUNNING,
         started_at=now,
         heartbeat_at=now,
-        attempts=job.attempts + 1,
+        attempts=F("attempts") + 1,
+        owner_host=this_host(),
+        owner_pid=os.getpid(),
+        claim_token=uuid.uuid4().hex,
         error="",
         error_details=[],
     )
     if claimed != 1:
-        logger.info("JobRun %s is %s; not claimed", job_id, job.status)
-        return None
+        raise JobBusy(job_id=job.pk, retry_after_s=settings.JOB_STALE_AFTER_S)
     job.refresh_from_db()
     return job
 
 
+def owner_is_gone(*, job: JobRun, now: datetime) -> bool:
+    """Whether the worker process that claimed RUNNING ``job`` is known to be gone: its
+    heartbeat is stale, or it ran on this host and its pid no longer exists."""
+    if job.heartbeat_at is None or job.heartbeat_at < now - stale_after():
+        return True
+    return (
+        job.owner_host == this_host()
+        and job.owner_pid is not None
+        and not _pid_alive(job.owner_pid)
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # A killed process whose parent has not reaped it yet ("Z") is dead all the same.
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def unchanged_since_read(job: JobRun) -> QuerySet[JobRun]:
+    """The job's row only if nobody claimed, heartbeat or changed its status since it was read."""
+    return JobRun.objects.filter(
+        pk=job.pk, status=job.status, claim_token=job.claim_token, heartbeat_at=job.heartbeat_at
+    )
+
+
+def _owned(job: JobRun) -> QuerySet[JobRun]:
+    """The job's row only while ``job``'s claim owns it."""
+    return JobRun.objects.filter(pk=job.pk, status=JobStatus.RUNNING, claim_token=job.claim_token)
+
+
+def hold_job_claim(*, job: JobRun) -> None:
+    """Inside the caller's transaction, lock the job's row if ``job``'s claim still owns it,
+    else raise :class:`JobLost`.
+
+    Called just before a job commits its result rows: they commit only while the claim holds,
+    and a takeover (an UPDATE of the row) waits for the lock, so it sees them.
+    """
+    if not list(_owned(job).select_for_update().values_list("pk", flat=True)):
+        raise JobLost(job.pk)
+
+
+def fail_abandoned_job(*, job: JobRun, now: datetime) -> bool:
+    """Fail RUNNING ``job`` (as read) whose workers were lost, saying so; False when the row
+    changed since it was read (someone else settled it)."""
+    times = "once" if job.attempts == 1 else f"{job.attempts} times"
+    if job.task_name:
+        error = f"The worker running this job stopped responding {times}; it was not started again."
+    else:
+        error = (
+            f"The worker running this job stopped responding {times}; the job cannot be requeued."
+        )
+    failed = unchanged_since_read(job).update(status=JobStatus.FAILED, error=error, finished_at=now)
+    if failed == 1:
+        logger.error("JobRun %s: %s", job.pk, error)
+    return failed == 1
+
+
+# --- Running ---------------------------------------------------------------------------------------
+
+
+class JobHeartbeat:
+    """Touches the job's heartbeat every ``interval_s`` seconds from its own thread (and so its
+    own database connection) while the work runs, whether or not the work reports progress.
+
+    Stops at :meth:`stop`, or by itself once the claim is lost. A beat that meets a database
+    error is logged and tried again at the next beat.
+    """
+
+    def __init__(self, *, job: JobRun, interval_s: float) -> None:
+        self._job = job
+        self._interval_s = interval_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"jobrun-{job.pk}-heartbeat", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._interval_s + 10)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.wait(self._interval_s):
+                if not self._beat():
+                    logger.warning("JobRun %s: the claim was lost; heartbeat stopped", self._job.pk)
+                    return
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def _beat(self) -> bool:
+        try:
+            return _owned(self._job).update(heartbeat_at=timezone.now()) == 1
+        except TRANSIENT_DATABASE_ERRORS:
+            logger.warning("JobRun %s: heartbeat not written", self._job.pk, exc_info=True)
+            connection.close()
+            return True
+
+
 @dataclass
 class JobProgress:
-    """Progress reporter handed to services; writes at most every ``min_interval`` seconds."""
+    """Progress reporter handed to services; writes at most every ``min_interval`` seconds.
+
+    Raises :class:`JobLost` when the job was taken over, so that a worker that lost it stops.
+    """
 
     job: JobRun | None
     min_interval: float = 0.5
-    _last_write: float = 0.0
+    _last_write: float = field(default=0.0, repr=False)
 
     def __call__(self, done: int, total: int | None = None, message: str = "") -> None:
         if self.job is None:
             return
-        import time
-
         now = time.monotonic()
         finished = total is not None and done >= total
         if not finished and now - self._last_write < self.min_interval:
             return
         self._last_write = now
-        fields = {"progress_done": done, "heartbeat_at": timezone.now()}
+        fields: dict[str, Any] = {"progress_done": done, "heartbeat_at": timezone.now()}
         if total is not None:
             fields["progress_total"] = total
         if message:
             fields["message"] = message[:300]
-        JobRun.objects.filter(pk=self.job.pk).update(**fields)
+        if _owned(self.job).update(**fields) != 1:
+            raise JobLost(self.job.pk)
 
 
-def finish_job(*, job: JobRun, result: dict | None = None, message: str = "") -> None:
-    JobRun.objects.filter(pk=job.pk).update(
+def finish_job(*, job: JobRun, result: dict | None = None, message: str = "") -> bool:
+    """Record success; False when ``job``'s claim no longer owns the job (nothing written)."""
+    return _record(
+        job,
         status=JobStatus.SUCCEEDED,
         result=result or {},
         message=message[:300],
@@ -113,8 +313,10 @@ def finish_job(*, job: JobRun, result: dict | None = None, message: str = "") ->
     )
 
 
-def fail_job(*, job: JobRun, error: str, details: list[dict] | None = None) -> None:
-    JobRun.objects.filter(pk=job.pk).update(
+def fail_job(*, job: JobRun, error: str, details: list[dict] | None = None) -> bool:
+    """Record failure; False when ``job``'s claim no longer owns the job (nothing written)."""
+    return _record(
+        job,
         status=JobStatus.FAILED,
         error=error,
         error_details=details or [],
@@ -122,22 +324,71 @@ def fail_job(*, job: JobRun, error: str, details: list[dict] | None = None) -> N
     )
 
 
-def run_claimed_job(*, job_id: int, work: Callable[[JobRun, JobProgress], dict]) -> None:
-    """Claim the job, run ``work(job, progress)``, record its result or its failure.
+def _record(job: JobRun, **fields: Any) -> bool:
+    """Write the outcome of ``job``'s claim; over a dropped connection, close it and try again
+    with backoff. Raises the database error once ``RECORD_ATTEMPTS`` writes failed."""
+    delay = RECORD_FIRST_DELAY_S
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            written = _owned(job).update(**fields) == 1
+        except TRANSIENT_DATABASE_ERRORS:
+            # Inside a transaction a new connection would not see (or keep) its writes.
+            if attempt == RECORD_ATTEMPTS or connection.in_atomic_block:
+                raise
+            logger.warning(
+                "JobRun %s: recording %s failed (attempt %d of %d); reconnecting",
+                job.pk,
+                fields["status"],
+                attempt,
+                RECORD_ATTEMPTS,
+                exc_info=True,
+            )
+            connection.close()
+            time.sleep(delay)
+            delay *= 2
+            continue
+        if not written:
+            logger.warning(
+                "JobRun %s: taken over by another worker; this run's %s is discarded",
+                job.pk,
+                fields["status"],
+            )
+        return written
+    raise AssertionError("unreachable")
 
-    ``JobFailed`` is a known failure shown as it is; any other exception is recorded
-    with a generic message (details go to the log) and re-raised for Celery.
+
+def run_claimed_job(*, job_id: int, work: Callable[[JobRun, JobProgress], dict]) -> None:
+    """Claim the job, run ``work(job, progress)`` under a heartbeat, record its result or its
+    failure.
+
+    ``JobFailed`` is a known failure shown as it is; any other exception is recorded with a
+    generic message (details go to the log) and re-raised for Celery. A run that loses its
+    claim (``JobLost``) stops and writes nothing. Raises :class:`JobBusy` (see
+    :func:`claim_job`), and a database error when the outcome could not be recorded.
     """
     job = claim_job(job_id=job_id)
     if job is None:
         return
+    heartbeat = JobHeartbeat(job=job, interval_s=settings.JOB_HEARTBEAT_S)
+    # Inside a transaction (a caller running the job inline, as tests do) no other connection
+    # sees the claim, so none can reap it, and a beat would only wait on our row lock.
+    beating = not connection.in_atomic_block
+    if beating:
+        heartbeat.start()
     try:
-        result = work(job, JobProgress(job))
-    except JobFailed as exc:
-        fail_job(job=job, error=str(exc), details=exc.details)
-        return
-    except Exception:
-        logger.exception("JobRun %s failed", job_id)
-        fail_job(job=job, error="The job failed unexpectedly; the worker log has the details.")
-        raise
-    finish_job(job=job, result=result, message="Done")
+        try:
+            result = work(job, JobProgress(job))
+        except JobLost:
+            logger.warning("JobRun %s: taken over by another worker; this run stops", job_id)
+            return
+        except JobFailed as exc:
+            fail_job(job=job, error=str(exc), details=exc.details)
+            return
+        except Exception:
+            logger.exception("JobRun %s failed", job_id)
+            fail_job(job=job, error="The job failed unexpectedly; the worker log has the details.")
+            raise
+        finish_job(job=job, result=result, message="Done")
+    finally:
+        if beating:
+            heartbeat.stop()

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from annotate.models import Campaign, JobKind, JobRun, JobStatus
+from annotate.services.job_reaper import reap_stale_jobs
 from annotate.services.jobs import create_job, enqueue_job
 
 LOCAL_JUDGE_TASK = "routing.gpu.annotate_with_local_judge"
@@ -32,7 +33,10 @@ def configured_llm_annotators() -> list[str]:
 def _start_unless_busy(
     *, campaign: Campaign, created_by, params: dict, task_name: str, queue: str
 ) -> JobRun:
-    """One queued-or-running job per (campaign, backend, annotator); others run side by side."""
+    """One queued-or-running job per (campaign, backend, annotator); others run side by side.
+    A running one whose worker is gone is reaped first (requeued, or failed after too many lost
+    workers), so a dead job never blocks the campaign."""
+    reap_stale_jobs(campaign=campaign)
     # The campaign row lock: two clicks at once queue one job, the second sees it busy.
     with transaction.atomic():
         Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
@@ -53,7 +57,8 @@ def _start_unless_busy(
 def start_local_judge_job(*, campaign: Campaign, created_by) -> JobRun:
     """Queue the local reward-model judge over every instance without a human label.
 
-    Refused while another local-judge job of the campaign is queued or running.
+    Refused while another local-judge job of the campaign is queued or running; a running
+    one whose worker is gone is reaped first, so a dead job never blocks the campaign.
     """
     return _start_unless_busy(
         campaign=campaign,

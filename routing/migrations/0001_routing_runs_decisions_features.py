@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('annotate', '0007_jobkind_routing'),
+        ('annotate', '0008_jobkind_routing'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

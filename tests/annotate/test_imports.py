@@ -30,7 +30,7 @@ from annotate.services.imports import (
     run_import_job,
     start_import_job,
 )
-from annotate.services.jobs import STALE_HEARTBEAT
+from annotate.services.jobs import stale_after
 from tests.conftest import SHARED_DIR, needs_shared_data, stored_answers
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -723,7 +723,7 @@ def test_a_redelivered_import_message_after_a_lost_worker_does_not_import_twice(
     # The worker died after committing the rows but before recording success, and its
     # heartbeat went stale, so the redelivered message may claim the job again.
     JobRun.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, heartbeat_at=timezone.now() - STALE_HEARTBEAT * 2
+        status=JobStatus.RUNNING, heartbeat_at=timezone.now() - stale_after() * 2
     )
 
     run_import_job(job_id=job.pk)

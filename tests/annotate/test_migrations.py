@@ -171,3 +171,31 @@ def test_v1_names_that_clash_or_do_not_fit_and_rows_of_three_responses_migrate(o
     item = apps.get_model("annotate", "QueueItem").objects.get(instance__external_id="three")
     assert (item.slots_taken, item.required_overlap) == (1, 1)  # kept, closed to new human labels
     assert apps.get_model("annotate", "Assignment").objects.get(pk=done.pk).display_order == [0, 1, 2]
+
+
+def test_unfinished_jobs_from_before_0007_learn_the_task_that_runs_them(transactional_db):
+    before = [("annotate", "0006_one_answer_per_single_choice_question")]
+    after = [("annotate", "0007_jobrun_owner_and_task")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    JobRun = executor.loader.project_state(before).apps.get_model("annotate", "JobRun")
+    running_import = JobRun.objects.create(kind="import", status="running")
+    queued_judge = JobRun.objects.create(
+        kind="llm_annotation", status="queued", params={"backend": "local_judge"}
+    )
+    finished_import = JobRun.objects.create(kind="import", status="succeeded")
+
+    executor.loader.build_graph()
+    executor.migrate(after)
+    JobRun = executor.loader.project_state(after).apps.get_model("annotate", "JobRun")
+    tasks = dict(JobRun.objects.values_list("pk", "task_name"))
+    queues = dict(JobRun.objects.values_list("pk", "queue"))
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert tasks == {
+        running_import.pk: "annotate.run_import",
+        queued_judge.pk: "routing.gpu.annotate_with_local_judge",
+        finished_import.pk: "",
+    }
+    assert queues[queued_judge.pk] == "gpu"

@@ -31,6 +31,9 @@ class Command(BaseCommand):
             "--concurrency", str(concurrency),
             "--hostname", "embedded@%h",
             "--loglevel", "INFO",
+            # Beat inside the one worker sends the periodic job reaper (CELERY_BEAT_SCHEDULE);
+            # a deployment with several workers runs one `celery beat` instead.
+            "--beat",
         ]
         web = [sys.executable, manage_py, "runserver", f"{host}:{port}", "--noreload"]
         self.stdout.write(

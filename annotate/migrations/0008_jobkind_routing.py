@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0006_one_answer_per_single_choice_question'),
+        ('annotate', '0007_jobrun_owner_and_task'),
     ]
 
     operations = [

@@ -1,0 +1,77 @@
+"""The reaper: RUNNING jobs whose worker is gone are requeued, or failed with the reason.
+
+Celery beat sends it periodically (``annotate.reap_stale_jobs``), every worker runs it as it
+starts, and starting an LLM job runs it for the campaign first, so a job whose worker was
+killed never stays RUNNING (and never blocks its campaign) for long.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from annotate.models import Campaign, JobRun, JobStatus
+from annotate.services.jobs import (
+    fail_abandoned_job,
+    owner_is_gone,
+    send_job_on_commit,
+    stale_after,
+    this_host,
+    unchanged_since_read,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReapedJobs:
+    requeued: list[int]
+    failed: list[int]
+
+
+def reap_stale_jobs(*, campaign: Campaign | None = None) -> ReapedJobs:
+    """Requeue every RUNNING job (of ``campaign``, or all) whose owner is gone, sending its task
+    again; fail it instead once ``JOB_MAX_ATTEMPTS`` workers were lost on it, or when it has
+    no task to send.
+
+    Idempotent and safe beside live workers and other reapers: each change is a conditional
+    UPDATE of the row as read.
+    """
+    now = timezone.now()
+    running = JobRun.objects.filter(status=JobStatus.RUNNING)
+    if campaign is not None:
+        running = running.filter(campaign=campaign)
+    candidates = running.filter(
+        Q(heartbeat_at__lt=now - stale_after())
+        | Q(heartbeat_at__isnull=True)
+        | Q(owner_host=this_host())
+    )
+    requeued, failed = [], []
+    for job in candidates:
+        if not owner_is_gone(job=job, now=now):
+            continue
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS or not job.task_name:
+            if fail_abandoned_job(job=job, now=now):
+                failed.append(job.pk)
+        elif _requeue_abandoned_job(job=job):
+            requeued.append(job.pk)
+    return ReapedJobs(requeued=requeued, failed=failed)
+
+
+def _requeue_abandoned_job(*, job: JobRun) -> bool:
+    requeued = unchanged_since_read(job).update(
+        status=JobStatus.QUEUED,
+        owner_host="",
+        owner_pid=None,
+        claim_token="",
+        message=f"Requeued after the worker stopped (attempt {job.attempts})",
+    )
+    if requeued != 1:
+        return False
+    logger.warning("JobRun %s: its worker is gone; requeued (attempt %d)", job.pk, job.attempts)
+    send_job_on_commit(job_id=job.pk, task_name=job.task_name, queue=job.queue)
+    return True
