@@ -48,6 +48,21 @@ def test_shipped_artifact_is_a_real_fitted_head_with_provenance():
     assert sum(f.stat().st_size for f in DEFAULT_ARTIFACT_DIR.iterdir()) - listed < 16_000
 
 
+def test_the_shipped_artifact_carries_cut_points_calibrated_on_its_own_training_folds():
+    config = json.loads((DEFAULT_ARTIFACT_DIR / "judge.json").read_text())
+    block = config["strength_thresholds"]
+    calibration = block["calibration"]
+
+    assert 0.5 < block["slightly_prob_a"] < 0.55
+    assert block["clearly_prob_a"] is None or block["slightly_prob_a"] < block["clearly_prob_a"] < 1
+    assert (calibration["pairs"], calibration["folds"]) == (config["provenance"]["train_pairs"], 5)
+    assert (calibration["l2"], calibration["seed"]) == (config["head"]["l2"], config["provenance"]["seed"])
+    # The same folds as the penalty's cross-validation: the out-of-fold accuracy at the chosen
+    # penalty is the one recorded there.
+    assert calibration["out_of_fold_accuracy"] == config["evaluation"]["cv_accuracy_by_l2"][str(config["head"]["l2"])]
+    assert calibration["tie_share_on_calibration"] < calibration["fixed_defaults"]["tie_share_on_calibration"]
+
+
 class NoEncoder:
     model_id = "spec/none"
 
@@ -75,6 +90,19 @@ def test_a_judge_reads_its_cut_points_from_its_config_and_falls_back_to_the_defa
         0.55,
         0.75,
     )
+
+
+def test_the_shipped_artifact_exposes_the_cut_points_judge_json_says():
+    config = read_judge_config(DEFAULT_ARTIFACT_DIR)
+    block = config["strength_thresholds"]
+
+    thresholds = judge_with(config).strength_thresholds
+
+    assert (thresholds.slightly_prob_a, thresholds.clearly_prob_a) == (
+        block["slightly_prob_a"],
+        block["clearly_prob_a"],
+    )
+    assert thresholds.method == block["method"]
 
 
 @pytest.mark.parametrize(
