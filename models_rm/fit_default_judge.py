@@ -6,11 +6,13 @@
 
 Splits the pairs by a seeded permutation (``--train-pairs`` to train, the rest held out), picks
 the L2 penalty by k-fold cross-validation on the training pairs only, fits the head on all
-training pairs, reports held-out pairwise accuracy next to the "shorter reply wins" baseline, and
-writes ``head.safetensors``, ``judge.json`` and ``README.md`` into ``--out``. ``judge.json`` lists
-the content fingerprint of every training pair (``provenance.train_pair_fingerprints``, sorted) so
-that an evaluation can refuse to score the judge on pairs it was fitted on. Deterministic for a
-given seed, apart from the date it records.
+training pairs, reports held-out pairwise accuracy next to the "shorter reply wins" baseline,
+sets the strength cut points on cross-fitted predictions on the training pairs
+(``models_rm.calibration``; ``python -m models_rm.calibrate_judge_thresholds`` does the same for
+an existing artifact), and writes ``head.safetensors``, ``judge.json`` and ``README.md`` into
+``--out``. ``judge.json`` lists the content fingerprint of every training pair
+(``provenance.train_pair_fingerprints``, sorted) so that an evaluation can refuse to score the
+judge on pairs it was fitted on. Deterministic for a given seed, apart from the date it records.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import hashlib
 import json
 import re
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 
 from models_rm.cache import CachedEncoder, EmbeddingCache
+from models_rm.calibration import calibrate_strength_thresholds
 from models_rm.conversation import render_conversation
 from models_rm.datasets import PreferencePair, load_hh_rlhf_pairs, split_pairs
 from models_rm.heads import BradleyTerryHead
@@ -121,6 +125,63 @@ def read_data_card(data_path: Path) -> dict:
     }
 
 
+def wrap_markdown(text: str, **options) -> str:
+    """``textwrap.fill`` at 100 columns that never breaks inside a `code span`."""
+    spans = re.split(r"(`[^`]*`)", text)
+    protected = "".join(part.replace(" ", "\0") if part.startswith("`") else part for part in spans)
+    return textwrap.fill(protected, width=100, **options).replace("\0", " ")
+
+
+def strength_section(config: dict) -> str:
+    """The card's "Strength cut points" section ("" for an artifact without them)."""
+    block = config.get("strength_thresholds")
+    if block is None:
+        return ""
+    c, fixed = block["calibration"], block["calibration"]["fixed_defaults"]
+    slightly, clearly = block["slightly_prob_a"], block["clearly_prob_a"]
+
+    def percent(value) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    if slightly is None:
+        rule = (
+            "Every verdict is a tie: the calibrated accuracy never reaches "
+            f"{block['target_accuracy']['slightly']}."
+        )
+    else:
+        rule = (
+            f'A verdict says "A slightly better" at P(A) ≥ {slightly} ("B slightly better" at '
+            f"P(A) ≤ {1 - slightly:.6g}) and "
+            + (
+                f'"clearly better" at P(A) ≥ {clearly} (≤ {1 - clearly:.6g})'
+                if clearly is not None
+                else '"clearly better" never: the calibrated accuracy never reaches '
+                f"{block['target_accuracy']['clearly']}"
+            )
+            + "; in between it is a tie."
+        )
+    shares, accuracy = c["shares"], c["accuracy"]
+    bullets = [
+        f"Calibration: the {c['pairs']} training pairs, each scored by a head fitted on the "
+        f"other {c['folds'] - 1} of {c['folds']} folds (l2 {c['l2']}, seed {c['seed']}; "
+        f"out-of-fold accuracy {c['out_of_fold_accuracy']:.3f}); the held-out pairs were not used.",
+        f"On those predictions: tie {percent(shares['tie'])}; slightly "
+        f"{percent(shares['slightly'])} (the judge's side right on "
+        f"{percent(accuracy['slightly'])}); clearly {percent(shares['clearly'])} "
+        f"({round(shares['clearly'] * c['pairs'])} pairs; right on "
+        f"{percent(accuracy['clearly'])}). The fixed {fixed['slightly_prob_a']} / "
+        f"{fixed['clearly_prob_a']} call {percent(fixed['shares']['tie'])} of them a tie.",
+        f"Stored as `strength_thresholds` in `judge.json` by `{c['script']}`; the judge exposes "
+        "them as `PairwiseJudge.strength_thresholds` and the platform's local-judge labels use "
+        "them.",
+    ]
+    paragraph = wrap_markdown(f"{rule} Set a priori, not tuned: {block['method']}.")
+    listed = "\n".join(
+        wrap_markdown(bullet, initial_indent="- ", subsequent_indent="  ") for bullet in bullets
+    )
+    return f"## Strength cut points\n\n{paragraph}\n\n{listed}\n\n"
+
+
 def write_card(out: Path, config: dict) -> None:
     p, e, b = config["provenance"], config["evaluation"], config["backbone"]
     context = config["render"]["max_context_messages"]
@@ -168,7 +229,7 @@ Swapping A and B gives exactly `1 − P(A)`: there is no position bias to cancel
   {e["train_accuracy"]:.3f}.
 - Fitted on {p["date"]} by `{p["script"]}`.
 
-## Limits
+{strength_section(config)}## Limits
 
 Fitted on {p["train_pairs"]} red-teaming comparisons, each labelled by one crowdworker for
 *harmlessness* only: it knows nothing of helpfulness, correctness or style, and its accuracy is
@@ -224,6 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     held_out_accuracy = pairwise_accuracy(head, held_chosen, held_rejected)
     train_accuracy = pairwise_accuracy(head, train_chosen, train_rejected)
     baseline = shorter_wins_accuracy(held_out)
+    # Training pairs only: the held-out pairs stay an untouched evaluation set.
+    strength_thresholds = calibrate_strength_thresholds(
+        train_chosen,
+        train_rejected,
+        l2=l2,
+        folds=args.cv_folds,
+        seed=args.seed,
+        script="python -m models_rm.fit_default_judge",
+    )
 
     data_card = read_data_card(args.data)
     config = {
@@ -270,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             "cv_folds": args.cv_folds,
             "cv_accuracy_by_l2": cv_scores,
         },
+        "strength_thresholds": strength_thresholds,
     }
     head.metadata.update({"judge": NAME, "version": VERSION})
     args.out.mkdir(parents=True, exist_ok=True)
@@ -285,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         f"l2 {l2} (cv {cv_scores})\n"
         f"held-out accuracy {held_out_accuracy:.4f}  shorter-wins baseline {baseline:.4f}  "
         f"train accuracy {train_accuracy:.4f}\n"
+        f"strength cut points: slightly {strength_thresholds['slightly_prob_a']}, clearly "
+        f"{strength_thresholds['clearly_prob_a']} (tie share on the training pairs "
+        f"{strength_thresholds['calibration']['tie_share_on_calibration']:.1%}; fixed 0.55/0.75: "
+        f"{strength_thresholds['calibration']['fixed_defaults']['tie_share_on_calibration']:.1%})\n"
         f"wrote {args.out}"
     )
     return 0

@@ -32,6 +32,52 @@ ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class StrengthThresholds:
+    """The P(A preferred) at which a verdict says A is "slightly" / "clearly" better (B: at
+    ``1 − cut``); ``None``: that strength is never used. ``method`` says where they come from.
+
+    Precondition (checked by ``strength_thresholds_from_config``): each cut is in [0.5, 1],
+    ``clearly ≥ slightly``, and ``clearly`` is ``None`` when ``slightly`` is.
+    """
+
+    slightly_prob_a: float | None = 0.55
+    clearly_prob_a: float | None = 0.75
+    method: str = "fixed defaults (not calibrated on the judge)"
+
+
+# What a judge without its own cut points uses (artifacts written before calibration existed).
+DEFAULT_STRENGTH_THRESHOLDS = StrengthThresholds()
+
+
+def strength_thresholds_from_config(config: Mapping[str, Any]) -> StrengthThresholds:
+    """The judge's ``strength_thresholds`` block (``models_rm.calibrate_judge_thresholds``
+    writes it), or ``DEFAULT_STRENGTH_THRESHOLDS`` without one. Raises ``ValueError`` on a
+    block that breaks the precondition of ``StrengthThresholds``."""
+    block = config.get("strength_thresholds")
+    if block is None:
+        return DEFAULT_STRENGTH_THRESHOLDS
+    slightly, clearly = block.get("slightly_prob_a"), block.get("clearly_prob_a")
+    for key, value in (("slightly_prob_a", slightly), ("clearly_prob_a", clearly)):
+        if value is not None and not (
+            isinstance(value, int | float) and not isinstance(value, bool) and 0.5 <= value <= 1
+        ):
+            raise ValueError(
+                f"strength_thresholds.{key} must be null or in [0.5, 1], got {value!r}"
+            )
+    if slightly is None and clearly is not None:
+        raise ValueError("strength_thresholds: clearly_prob_a is set but slightly_prob_a is null")
+    if slightly is not None and clearly is not None and clearly < slightly:
+        raise ValueError(
+            f"strength_thresholds: clearly_prob_a {clearly} is below slightly_prob_a {slightly}"
+        )
+    return StrengthThresholds(
+        slightly_prob_a=None if slightly is None else float(slightly),
+        clearly_prob_a=None if clearly is None else float(clearly),
+        method=str(block.get("method", "from judge.json")),
+    )
+
+
+@dataclass(frozen=True)
 class JudgeVerdict:
     """One comparison: ``prob_a`` = P(response A preferred over B) = sigmoid(score_a - score_b).
 
@@ -49,6 +95,8 @@ class PairwiseJudge:
 
     The verdict is symmetric by construction: swapping A and B gives ``1 - prob_a`` exactly,
     so there is no position bias to cancel and one pass per pair suffices.
+    ``strength_thresholds`` are the judge's own cut points for "slightly"/"clearly" (read from
+    ``config``; the fixed defaults when it has none).
     """
 
     def __init__(
@@ -67,6 +115,7 @@ class PairwiseJudge:
         self.head = head
         self.max_context_messages = max_context_messages
         self.config: dict[str, Any] = dict(config or {})
+        self.strength_thresholds = strength_thresholds_from_config(self.config)
 
     def render(self, messages: Sequence[Mapping[str, str]], response: str) -> str:
         """The exact text the encoder embeds for ``response`` in conversation ``messages``."""
@@ -179,6 +228,10 @@ def read_judge_config(artifact_dir: str | Path) -> dict[str, Any]:
     for key in ("name", "version", "backbone", "head", "render"):
         if key not in config:
             raise ValueError(f"{path}: missing key {key!r}")
+    try:
+        strength_thresholds_from_config(config)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     return config
 
 

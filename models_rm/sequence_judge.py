@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from models_rm.cache import EmbeddingCache
-from models_rm.judge import JudgeVerdict, judge_by_score_difference
+from models_rm.judge import DEFAULT_STRENGTH_THRESHOLDS, JudgeVerdict, judge_by_score_difference
 from models_rm.scoring import SequenceRewardModel
 
 ProgressCallback = Callable[[int, int], None]
@@ -26,6 +26,8 @@ class SequenceModelJudge:
     ``1 - prob_a``. ``version`` is 16 hex characters of the SHA-256 of the model's id (weights
     fingerprint, precision, max length: see ``SequenceRewardModel.model_id``), short enough for
     any label store, so labels from a changed model never count as the same annotator.
+    ``strength_thresholds`` are the fixed defaults: a pretrained reward model ships no held-out
+    predictions to calibrate them on.
     """
 
     def __init__(self, *, model: SequenceRewardModel, name: str):
@@ -33,6 +35,7 @@ class SequenceModelJudge:
         self.name = name
         self.model_id = model.model_id
         self.version = hashlib.sha256(model.model_id.encode()).hexdigest()[:16]
+        self.strength_thresholds = DEFAULT_STRENGTH_THRESHOLDS
 
     def judge(
         self,

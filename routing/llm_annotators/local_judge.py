@@ -24,19 +24,35 @@ class PairToJudge:
 
 @dataclass(frozen=True)
 class StrengthThresholds:
-    """P(A preferred) cut points for the 5-point scale."""
+    """P(A preferred) cut points for the 5-point scale; ``None``: that strength is never used.
 
-    clearly: float = 0.75
-    slightly: float = 0.55
+    The defaults are the fixed cut points judges had before calibration; a judge artifact
+    carries its own (``StrengthThresholds.of_judge``).
+    """
+
+    clearly: float | None = 0.75
+    slightly: float | None = 0.55
+
+    @classmethod
+    def of_judge(cls, judge) -> StrengthThresholds:
+        """The judge's own cut points (``judge.strength_thresholds``, a
+        ``models_rm.judge.StrengthThresholds``), or the defaults for a judge without them."""
+        own = getattr(judge, "strength_thresholds", None)
+        if own is None:
+            return cls()
+        return cls(clearly=own.clearly_prob_a, slightly=own.slightly_prob_a)
 
     def preference_for(self, prob_a: float) -> int:
-        if prob_a >= self.clearly:
+        # Exactly 0.5 has no side, whatever the cut points.
+        if prob_a == 0.5:
+            return 0
+        if self.clearly is not None and prob_a >= self.clearly:
             return -2
-        if prob_a >= self.slightly:
+        if self.slightly is not None and prob_a >= self.slightly:
             return -1
-        if prob_a <= 1 - self.clearly:
+        if self.clearly is not None and prob_a <= 1 - self.clearly:
             return 2
-        if prob_a <= 1 - self.slightly:
+        if self.slightly is not None and prob_a <= 1 - self.slightly:
             return 1
         return 0
 
@@ -67,9 +83,13 @@ def judge_pairs_with_local_judge(
     *,
     judge,
     pairs: Sequence[PairToJudge],
-    thresholds: StrengthThresholds = StrengthThresholds(),
+    thresholds: StrengthThresholds | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[LLMPairwiseLabel]:
+    """One label per pair, in order. ``thresholds`` default to the judge's own cut points
+    (``StrengthThresholds.of_judge``); each label's raw output records the ones used."""
+    if thresholds is None:
+        thresholds = StrengthThresholds.of_judge(judge)
     verdicts = judge.judge(
         [pair.messages for pair in pairs],
         [pair.response_a for pair in pairs],

@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 
 from models_rm.datasets import load_hh_rlhf_pairs, split_pairs
-from models_rm.judge import DEFAULT_ARTIFACT_DIR, JudgeVerdict, load_pairwise_judge
+from models_rm.heads import BradleyTerryHead
+from models_rm.judge import (
+    DEFAULT_ARTIFACT_DIR,
+    DEFAULT_STRENGTH_THRESHOLDS,
+    JudgeVerdict,
+    PairwiseJudge,
+    StrengthThresholds,
+    load_pairwise_judge,
+    read_judge_config,
+)
 
 HELD_OUT_PAIRS = 300
 # Measured: 0.570 on these first 300 held-out pairs, 0.607 on all 807 (shorter-wins: 0.556).
@@ -18,8 +27,6 @@ ACCURACY_FLOOR = 0.55
 
 
 def test_shipped_artifact_is_a_real_fitted_head_with_provenance():
-    from models_rm.heads import BradleyTerryHead
-
     config = json.loads((DEFAULT_ARTIFACT_DIR / "judge.json").read_text())
     head = BradleyTerryHead.load(DEFAULT_ARTIFACT_DIR / config["head"]["file"])
 
@@ -39,6 +46,80 @@ def test_shipped_artifact_is_a_real_fitted_head_with_provenance():
     # Without that list the artifact is small: a 384-float head and its card.
     listed = len(json.dumps(fingerprints, indent=6))
     assert sum(f.stat().st_size for f in DEFAULT_ARTIFACT_DIR.iterdir()) - listed < 16_000
+
+
+def test_the_shipped_artifact_carries_cut_points_calibrated_on_its_own_training_folds():
+    config = json.loads((DEFAULT_ARTIFACT_DIR / "judge.json").read_text())
+    block = config["strength_thresholds"]
+    calibration = block["calibration"]
+
+    assert 0.5 < block["slightly_prob_a"] < 0.55
+    assert block["clearly_prob_a"] is None or block["slightly_prob_a"] < block["clearly_prob_a"] < 1
+    assert (calibration["pairs"], calibration["folds"]) == (config["provenance"]["train_pairs"], 5)
+    assert (calibration["l2"], calibration["seed"]) == (config["head"]["l2"], config["provenance"]["seed"])
+    # The same folds as the penalty's cross-validation: the out-of-fold accuracy at the chosen
+    # penalty is the one recorded there.
+    assert calibration["out_of_fold_accuracy"] == config["evaluation"]["cv_accuracy_by_l2"][str(config["head"]["l2"])]
+    assert calibration["tie_share_on_calibration"] < calibration["fixed_defaults"]["tie_share_on_calibration"]
+
+
+class NoEncoder:
+    model_id = "spec/none"
+
+    def encode(self, texts, progress=None):
+        raise AssertionError("no embedding expected")
+
+
+def judge_with(config: dict) -> PairwiseJudge:
+    return PairwiseJudge(
+        name="spec", version="1", encoder=NoEncoder(), head=BradleyTerryHead(np.ones(4)), config=config
+    )
+
+
+def test_a_judge_reads_its_cut_points_from_its_config_and_falls_back_to_the_defaults():
+    calibrated = judge_with(
+        {"strength_thresholds": {"slightly_prob_a": 0.52, "clearly_prob_a": None, "method": "spec"}}
+    )
+    older = judge_with({})
+
+    assert calibrated.strength_thresholds == StrengthThresholds(
+        slightly_prob_a=0.52, clearly_prob_a=None, method="spec"
+    )
+    assert older.strength_thresholds == DEFAULT_STRENGTH_THRESHOLDS
+    assert (DEFAULT_STRENGTH_THRESHOLDS.slightly_prob_a, DEFAULT_STRENGTH_THRESHOLDS.clearly_prob_a) == (
+        0.55,
+        0.75,
+    )
+
+
+def test_the_shipped_artifact_exposes_the_cut_points_judge_json_says():
+    config = read_judge_config(DEFAULT_ARTIFACT_DIR)
+    block = config["strength_thresholds"]
+
+    thresholds = judge_with(config).strength_thresholds
+
+    assert (thresholds.slightly_prob_a, thresholds.clearly_prob_a) == (
+        block["slightly_prob_a"],
+        block["clearly_prob_a"],
+    )
+    assert thresholds.method == block["method"]
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ({"slightly_prob_a": 0.4, "clearly_prob_a": 0.8}, "slightly_prob_a must be null or in"),
+        ({"slightly_prob_a": 0.6, "clearly_prob_a": 0.55}, "is below slightly_prob_a"),
+        ({"slightly_prob_a": None, "clearly_prob_a": 0.8}, "slightly_prob_a is null"),
+        ({"slightly_prob_a": "0.6", "clearly_prob_a": None}, "slightly_prob_a must be null or in"),
+    ],
+)
+def test_an_artifact_with_impossible_cut_points_is_refused_at_load(tmp_path, block, message):
+    config = read_judge_config(DEFAULT_ARTIFACT_DIR)
+    (tmp_path / "judge.json").write_text(json.dumps({**config, "strength_thresholds": block}))
+
+    with pytest.raises(ValueError, match=message):
+        read_judge_config(tmp_path)
 
 
 def test_missing_artifact_or_backbone_is_a_clear_error(tmp_path):

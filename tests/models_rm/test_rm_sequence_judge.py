@@ -84,3 +84,11 @@ def test_progress_counts_pairs_and_ends_at_the_total(tiny_model_dir):
 def test_a_model_that_is_not_there_is_named_in_the_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no-such-rm"):
         load_sequence_model_judge(tmp_path / "no-such-rm", device="cpu")
+
+
+def test_a_sequence_model_judge_keeps_the_fixed_strength_thresholds(tiny_model_dir):
+    from models_rm.judge import DEFAULT_STRENGTH_THRESHOLDS
+
+    judge = load_sequence_model_judge(tiny_model_dir, device="cpu")
+
+    assert judge.strength_thresholds == DEFAULT_STRENGTH_THRESHOLDS

@@ -29,6 +29,8 @@ def test_local_judge_job_labels_every_instance_with_the_configured_reward_model(
     assert {label.model_name for label in labels} == {"rm/house-rm"}
     assert job.result["model"] == "rm/house-rm" and job.result["created"] == 5
     assert all(0.0 <= label.raw_output["prob_a"] <= 1.0 for label in labels)
+    # A pretrained reward model brings no calibration: the fixed cut points.
+    assert all(label.raw_output["thresholds"] == {"clearly": 0.75, "slightly": 0.55} for label in labels)
     # One short version per model (it fits the 64-character column on PostgreSQL); the full
     # model identity (weights fingerprint, precision, length) stays in each label's raw output.
     (model_id,) = {label.raw_output["model_id"] for label in labels}
