@@ -12,6 +12,7 @@ from annotate.services.task_schemas import campaign_schema
 from routing.llm_annotators.local_judge import (
     PairToJudge,
     judge_pairs_with_local_judge,
+    label_version,
     load_local_judge,
 )
 
@@ -65,7 +66,7 @@ def label_campaign_with_local_judge(
         campaign=campaign,
         source=AnnotationSource.LLM,
         model_name=judge.name,
-        prompt_version=judge.version,
+        prompt_version=label_version(judge),
     ).values("instance_id")
     # Re-running after a crash resumes: instances this judge already labelled are skipped.
     candidates = judge_targets(campaign=campaign, scope=scope, already=already)
@@ -91,7 +92,7 @@ def label_campaign_with_local_judge(
         labels = judge_pairs_with_local_judge(judge=judge, pairs=pairs)
         created += record_llm_annotations(campaign=campaign, labels=labels, job=job)
         progress(start + len(batch), total, f"Judged {start + len(batch)} of {total}")
-    result = {"judged": total, "created": created, "model": judge.name, "version": judge.version}
+    result = {"judged": total, "created": created, "model": judge.name, "version": label_version(judge)}
     if not_pairs:
         result["skipped_not_a_pair"] = not_pairs
     return result

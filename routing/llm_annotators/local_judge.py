@@ -79,6 +79,17 @@ def load_local_judge(artifact: str, backbone: str, model: str, device: str, cach
     )
 
 
+def label_version(judge) -> str:
+    """The version its labels carry: the judge's version, plus its cut points when they are
+    not the old fixed defaults, so labels made under other cut points never mix with them
+    (a re-run labels afresh instead of skipping them as done)."""
+    thresholds = StrengthThresholds.of_judge(judge)
+    if (thresholds.slightly, thresholds.clearly) == (0.55, 0.75):
+        return str(judge.version)
+    cut = lambda value: "none" if value is None else f"{value:.4f}"  # noqa: E731
+    return f"{judge.version}+cut{cut(thresholds.slightly)}-{cut(thresholds.clearly)}"
+
+
 def judge_pairs_with_local_judge(
     *,
     judge,
@@ -103,7 +114,7 @@ def judge_pairs_with_local_judge(
             LLMPairwiseLabel(
                 instance_id=pair.instance_id,
                 model_name=judge.name,
-                prompt_version=judge.version,
+                prompt_version=label_version(judge),
                 judgement=PairwiseJudgement(
                     overall_preference=preference,
                     confidence=round(abs(2 * verdict.prob_a - 1), 4),

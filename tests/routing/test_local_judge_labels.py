@@ -146,3 +146,17 @@ def test_the_shipped_judge_calls_fewer_demo_items_a_tie_than_the_fixed_cut_point
 
 def test_thresholds_of_a_judge_object_without_the_attribute_are_the_defaults():
     assert StrengthThresholds.of_judge(SimpleNamespace()) == StrengthThresholds()
+
+
+def test_labels_made_under_other_cut_points_carry_another_version():
+    from types import SimpleNamespace
+
+    from models_rm.judge import StrengthThresholds as JudgeThresholds
+    from routing.llm_annotators.local_judge import label_version
+
+    old = SimpleNamespace(version="1", strength_thresholds=None)
+    calibrated = SimpleNamespace(
+        version="1", strength_thresholds=JudgeThresholds(slightly_prob_a=0.51291, clearly_prob_a=None)
+    )
+    assert label_version(old) == "1"
+    assert label_version(calibrated) == "1+cut0.5129-none"
