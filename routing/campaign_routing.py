@@ -155,18 +155,7 @@ def _read_state(*, campaign: Campaign, identities: dict[str, tuple[str, str]]) -
     )
     pairs = [instance for instance in instances if len(instance.responses.all()) == 2]
     position = {instance.pk: k for k, instance in enumerate(pairs)}
-    names = list(identities)
-    column = {identity: j for j, identity in enumerate(identities.values())}
-    votes = np.full((len(pairs), len(names)), NO_LABEL, dtype=np.int8)
-    rows = Annotation.objects.filter(
-        campaign=campaign,
-        source=AnnotationSource.LLM,
-        model_name__in={m for m, _ in identities.values()},
-    ).values_list("instance_id", "model_name", "prompt_version", "overall_preference")
-    for instance_id, model, version, preference in rows:
-        j = column.get((model, version))
-        if j is not None and instance_id in position:
-            votes[position[instance_id], j] = _code(preference)
+    votes = _votes_for(campaign=campaign, instance_ids=[i.pk for i in pairs], identities=identities)
     human_votes: dict[int, list[Vote]] = defaultdict(list)
     for instance_id, annotator_id, preference in Annotation.objects.filter(
         campaign=campaign, source=AnnotationSource.HUMAN, overall_preference__isnull=False
@@ -705,19 +694,21 @@ def _preference_from(prob_a: float) -> int:
 def _votes_for(
     *, campaign: Campaign, instance_ids: list[int], identities: dict[str, tuple[str, str]]
 ) -> np.ndarray:
+    """The judges' verdict codes on ``instance_ids`` (rows) by annotator (columns, in the
+    order of ``identities``); ``NO_LABEL`` where a judge has no label. One query over the
+    campaign's LLM labels of those judges (no id list sent to the database)."""
     position = {pk: k for k, pk in enumerate(instance_ids)}
     column = {identity: j for j, identity in enumerate(identities.values())}
     votes = np.full((len(instance_ids), len(identities)), NO_LABEL, dtype=np.int8)
     rows = Annotation.objects.filter(
         campaign=campaign,
         source=AnnotationSource.LLM,
-        instance_id__in=instance_ids,
         model_name__in={m for m, _ in identities.values()},
     ).values_list("instance_id", "model_name", "prompt_version", "overall_preference")
-    for instance_id, model, version, preference in rows:
-        j = column.get((model, version))
-        if j is not None:
-            votes[position[instance_id], j] = _code(preference)
+    for instance_id, model, version, preference in rows.iterator(chunk_size=5000):
+        j, k = column.get((model, version)), position.get(instance_id)
+        if j is not None and k is not None:
+            votes[k, j] = _code(preference)
     return votes
 
 
