@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from annotate.aggregation import Vote
@@ -275,3 +276,40 @@ def recent_submissions(*, campaign: Campaign, annotator, limit: int = 20) -> Que
         .select_related("instance", "annotation")
         .order_by("-submitted_at", "-id")[:limit]
     )
+
+
+class InstanceState(models.TextChoices):
+    """Whether an item's queue still has room for another human label (leases count)."""
+
+    OPEN = "open", "Has room"
+    FULL = "full", "Every slot taken"
+
+
+def instances_of(*, campaign: Campaign, route: str | None = None, state: str | None = None) -> QuerySet[Instance]:
+    """The campaign's instances, oldest first, with their responses and queue item."""
+    instances = (
+        Instance.objects.filter(campaign=campaign)
+        .select_related("queue_item")
+        .prefetch_related(Prefetch("responses", queryset=Response.objects.order_by("position")))
+        .order_by("id")
+    )
+    if route:
+        instances = instances.filter(queue_item__route=route)
+    if state == InstanceState.OPEN:
+        instances = instances.filter(queue_item__slots_taken__lt=F("queue_item__required_overlap"))
+    elif state == InstanceState.FULL:
+        instances = instances.filter(queue_item__slots_taken__gte=F("queue_item__required_overlap"))
+    return instances
+
+
+def annotations_of(*, campaign: Campaign, source: str | None = None) -> QuerySet[Annotation]:
+    """The campaign's labels, oldest first, with what is needed to say where each came from."""
+    annotations = (
+        Annotation.objects.filter(campaign=campaign)
+        .select_related("instance", "guidelines", "task_schema")
+        .prefetch_related("answers__question", "answers__option")
+        .order_by("id")
+    )
+    if source:
+        annotations = annotations.filter(source=source)
+    return annotations

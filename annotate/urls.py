@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotate import api
+from annotate.api import auth as api_auth
+from annotate.api import views as api
 from annotate.views import campaigns, exports, labelling, manage
 
 urlpatterns = [
@@ -40,6 +41,17 @@ urlpatterns = [
         name="download_export",
     ),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
+    path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
+    path("api/campaigns/", api.CampaignListView.as_view(), name="api_campaigns"),
+    path("api/campaigns/<slug:slug>/", api.CampaignDetailView.as_view(), name="api_campaign"),
+    path("api/campaigns/<slug:slug>/instances/", api.InstanceListView.as_view(), name="api_instances"),
     path("api/campaigns/<slug:slug>/imports/", api.CampaignImportView.as_view(), name="api_import"),
+    path("api/campaigns/<slug:slug>/queue/claim/", api.ClaimView.as_view(), name="api_claim"),
+    path(
+        "api/campaigns/<slug:slug>/assignments/<int:assignment_id>/submit/",
+        api.SubmitView.as_view(),
+        name="api_submit",
+    ),
+    path("api/campaigns/<slug:slug>/annotations/", api.AnnotationListView.as_view(), name="api_annotations"),
     path("api/jobs/<int:job_id>/", api.JobDetailView.as_view(), name="api_job"),
 ]

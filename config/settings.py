@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "annotate",
     "routing",
 ]
@@ -153,15 +156,45 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous call is answered 401 with ``WWW-Authenticate: Token``.
+    # The session serves the browser (the docs page) and enforces CSRF on writes.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "annotate.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    "DEFAULT_PAGINATION_CLASS": "annotate.api.pagination.PagePagination",
+    "PAGE_SIZE": read_int("API_PAGE_SIZE", 50, minimum=1),
+    "EXCEPTION_HANDLER": "annotate.api.errors.handle_exception",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per client address: attempts at the token endpoint, and failed credential checks
+    # anywhere (a wrong password, an unknown token).
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": read_str("API_TOKEN_RATE", "20/min"),
+        "auth_failure": read_str("API_AUTH_FAILURE_RATE", "10/hour"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Prefroute API",
+    "DESCRIPTION": "Campaigns, imports, the annotation queue, labels and jobs.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's assets come from drf-spectacular-sidecar (static files), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "annotate.models.CampaignStatus",
+        "JobStatusEnum": "annotate.models.JobStatus",
+        "InstanceStateEnum": "annotate.selectors.InstanceState",
+    },
 }
 
 # --- Jobs (JobRun rows run by Celery workers) --------------------------------------------------------

@@ -7,7 +7,6 @@ the project manager starts the local judge and the worker process labels the dem
 
 from __future__ import annotations
 
-import base64
 import http.cookiejar
 import json
 import os
@@ -53,7 +52,7 @@ def manage(env, *args) -> subprocess.CompletedProcess:
 
 
 class Browser:
-    """Just enough of a browser: cookies, CSRF tokens from forms, basic auth for the API."""
+    """Just enough of a browser: cookies and CSRF tokens from forms."""
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -122,11 +121,16 @@ def test_quickstart_serves_the_demo_and_its_worker_process_runs_the_llm_job(embe
         )
         job_id = int(job_url.rstrip("/").split("/")[-1])
 
-        auth = base64.b64encode(b"pm:demo-pm-pass").decode()
+        token_request = urllib.request.Request(
+            base + "/api/auth/token/",
+            data=urllib.parse.urlencode({"username": "pm", "password": "demo-pm-pass"}).encode(),
+        )
+        with urllib.request.urlopen(token_request, timeout=30) as response:
+            api_token = json.loads(response.read())["token"]
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             _, _, body = Browser(base).get(
-                f"/api/jobs/{job_id}/", headers={"Authorization": f"Basic {auth}"}
+                f"/api/jobs/{job_id}/", headers={"Authorization": f"Token {api_token}"}
             )
             job = json.loads(body)
             if job["status"] in {"succeeded", "failed"}:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import EllipsisType
+
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, Value
+from django.db.models.functions import Greatest
 from django.utils.text import slugify
 
-from annotate.models import Campaign, CampaignMembership, CampaignRole, GuidelineVersion
+from annotate.models import Campaign, CampaignMembership, CampaignRole, GuidelineVersion, QueueItem
 from annotate.services.task_schemas import create_task_schema_from_template
 from annotate.task_templates import DEFAULT_TEMPLATE
 
@@ -71,3 +74,38 @@ def add_member(
         membership.pool = pool
         membership.save(update_fields=["pool"])
     return membership
+
+
+def configure_campaign(
+    *,
+    campaign: Campaign,
+    overlap: int | None = None,
+    lease_minutes: int | None = None,
+    status: str | None = None,
+    human_budget: int | None | EllipsisType = ...,
+) -> Campaign:
+    """Change the given settings (None or, for ``human_budget``, ``...`` keeps one).
+
+    A new overlap applies to every queue item, never below the slots an item has already
+    handed out; a new lease length applies to leases taken from now on.
+    """
+    changes: dict = {}
+    if overlap is not None:
+        changes["overlap"] = overlap
+    if lease_minutes is not None:
+        changes["lease_minutes"] = lease_minutes
+    if status is not None:
+        changes["status"] = status
+    if human_budget is not ...:
+        changes["human_budget"] = human_budget
+    for name, value in changes.items():
+        setattr(campaign, name, value)
+    campaign.full_clean()
+    # One transaction: the campaign's overlap and its items' overlap never disagree.
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(**changes)
+        if overlap is not None:
+            QueueItem.objects.filter(campaign=campaign).update(
+                required_overlap=Greatest(Value(overlap), F("slots_taken"))
+            )
+    return campaign

@@ -177,9 +177,9 @@ def test_api_import_reports_row_errors_as_json(campaign, pm):
         {"file": SimpleUploadedFile("bad.jsonl", b'{"id": 1}\n'), "format": "generic"},
     )
     assert response.status_code == 400
-    body = response.json()
-    assert body["total_errors"] >= 1
-    assert body["errors"][0]["line"] == 1
+    error = response.json()["error"]
+    assert error["code"] == "import_rejected" and "nothing was imported" in error["message"]
+    assert error["details"][0]["line"] == 1
 
 
 def test_api_import_refuses_annotators(campaign, annotator):

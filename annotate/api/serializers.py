@@ -1,0 +1,184 @@
+"""Request and response shapes of the API. Requests are plain serializers (parsed, then
+handed to a service); responses read models and never write."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from annotate.importers import IMPORT_FORMATS
+from annotate.models import (
+    Annotation,
+    AnnotationSource,
+    Campaign,
+    CampaignStatus,
+    Instance,
+    JobRun,
+    Route,
+)
+from annotate.selectors import InstanceState, pseudonym_of
+from annotate.task_templates import DEFAULT_TEMPLATE, TEMPLATES
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = [
+            "slug", "name", "description", "status", "overlap", "lease_minutes", "human_budget",
+            "randomize_response_order", "created_at",
+        ]
+
+
+class CampaignCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=80, required=False)
+    template = serializers.ChoiceField(choices=sorted(TEMPLATES), default=DEFAULT_TEMPLATE)
+    guidelines_markdown = serializers.CharField(required=False, allow_blank=True, default="")
+    overlap = serializers.IntegerField(min_value=1, default=1)
+    lease_minutes = serializers.IntegerField(min_value=1, default=30)
+    human_budget = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    randomize_response_order = serializers.BooleanField(default=True)
+
+
+class CampaignConfigureSerializer(serializers.Serializer):
+    overlap = serializers.IntegerField(min_value=1, required=False)
+    lease_minutes = serializers.IntegerField(min_value=1, required=False)
+    status = serializers.ChoiceField(choices=CampaignStatus.choices, required=False)
+    human_budget = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=sorted(IMPORT_FORMATS))
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    format = serializers.CharField()
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobRun
+        fields = [
+            "id", "kind", "status", "progress_done", "progress_total", "message", "error",
+            "error_details", "result", "attempts", "created_at", "started_at", "finished_at",
+        ]
+
+
+class ResponseSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    model_name = serializers.CharField()
+    text = serializers.CharField()
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    responses = ResponseSerializer(many=True, read_only=True)
+    route = serializers.CharField(source="queue_item.route", default=None)
+    kind = serializers.CharField(source="queue_item.kind", default=None)
+    required_overlap = serializers.IntegerField(source="queue_item.required_overlap", default=None)
+    slots_taken = serializers.IntegerField(source="queue_item.slots_taken", default=None)
+
+    class Meta:
+        model = Instance
+        fields = [
+            "id", "external_id", "messages", "metadata", "responses", "route", "kind",
+            "required_overlap", "slots_taken", "created_at",
+        ]
+
+
+class InstanceFilterSerializer(serializers.Serializer):
+    route = serializers.ChoiceField(choices=Route.choices, required=False)
+    status = serializers.ChoiceField(choices=InstanceState.choices, required=False)
+
+
+class OptionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.IntegerField(allow_null=True)
+
+
+class QuestionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    kind = serializers.CharField()
+    target = serializers.CharField()
+    label = serializers.CharField()
+    help_text = serializers.CharField()
+    required = serializers.BooleanField()
+    max_length = serializers.IntegerField(allow_null=True)
+    options = OptionSerializer(many=True)
+
+
+class DisplayedResponseSerializer(serializers.Serializer):
+    """A response as the annotator sees it: by its display slot (0 = A), model unnamed."""
+
+    slot = serializers.IntegerField()
+    letter = serializers.CharField()
+    text = serializers.CharField()
+
+
+class AssignmentSerializer(serializers.Serializer):
+    """A leased item: what to show, the questions to answer, and when the lease ends."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    external_id = serializers.CharField()
+    messages = serializers.JSONField()
+    responses = DisplayedResponseSerializer(many=True)
+    questions = QuestionSerializer(many=True)
+    lease_expires_at = serializers.DateTimeField()
+
+
+class AnswerSerializer(serializers.Serializer):
+    """One answer. ``slot`` is the display slot (0 = the response shown first) for questions
+    about each response, absent for questions about the pair."""
+
+    question = serializers.CharField()
+    slot = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    codes = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    text = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SubmissionSerializer(serializers.Serializer):
+    answers = AnswerSerializer(many=True, allow_empty=False)
+    time_spent_seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
+
+
+class SubmissionResultSerializer(serializers.Serializer):
+    annotation = serializers.IntegerField()
+    created = serializers.BooleanField(help_text="False when this repeats a counted submission.")
+    changed = serializers.BooleanField(help_text="A repeat with other answers updated the label.")
+
+
+class AnnotationFilterSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=AnnotationSource.choices, required=False)
+
+
+class AnswerValueSerializer(serializers.Serializer):
+    question = serializers.CharField(source="question.key")
+    response_position = serializers.IntegerField(allow_null=True)
+    code = serializers.CharField(source="option.code", default=None)
+    value = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField()
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    """A label with its provenance: who (a pseudonym, an imported name, or a model and its
+    prompt version), the pool, and the guidelines and schema versions it was made under."""
+
+    instance = serializers.CharField(source="instance.external_id")
+    annotator = serializers.SerializerMethodField()
+    guidelines_version = serializers.IntegerField(source="guidelines.version", default=None)
+    task_schema_version = serializers.IntegerField(source="task_schema.version", default=None)
+    answers = AnswerValueSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "instance", "source", "annotator", "external_annotator", "pool", "model_name",
+            "prompt_version", "job", "guidelines_version", "task_schema_version",
+            "overall_preference", "confidence", "time_spent_seconds", "revision", "created_at",
+            "updated_at", "answers",
+        ]
+
+    def get_annotator(self, annotation: Annotation) -> str | None:
+        return pseudonym_of(annotation.annotator_id) if annotation.annotator_id else None
