@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from annotate.aggregation import Vote
@@ -60,8 +63,13 @@ def roles_in_campaign(*, user, campaign: Campaign) -> set[str]:
     return roles
 
 
-def pseudonym_of(user_id: int | None) -> str:
-    return f"annotator-{user_id}"
+def pseudonym_of(*, campaign_id: int, user_id: int) -> str:
+    """The exported id of annotator ``user_id`` in campaign ``campaign_id``: ``ann-<12 hex>``,
+    a keyed hash (``settings.PSEUDONYM_KEY``) so that it is stable within a campaign, differs
+    between campaigns, and neither reveals nor orders the user id."""
+    message = f"{campaign_id}:{user_id}".encode()
+    digest = hmac.new(settings.PSEUDONYM_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return f"ann-{digest[:12]}"
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
         .select_related("guidelines")
         .only(
             "instance_id",
+            "campaign_id",
             "source",
             "overall_preference",
             "annotator_id",
@@ -130,7 +139,7 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
 
 def _who(annotation: Annotation) -> str:
     if annotation.source == AnnotationSource.HUMAN:
-        return pseudonym_of(annotation.annotator_id)
+        return pseudonym_of(campaign_id=annotation.campaign_id, user_id=annotation.annotator_id)
     if annotation.source == AnnotationSource.IMPORTED:
         return f"imported:{annotation.external_annotator}"
     if annotation.prompt_version:
