@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
@@ -89,13 +90,41 @@ class InstanceWithVotes:
     votes: list[Vote]
 
 
-def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> Iterator[InstanceWithVotes]:
+@dataclass(frozen=True)
+class LabelFilter:
+    """Which labels count: by source (``human`` / ``imported`` / ``llm``), annotator pool
+    (``""`` = the default pool) and creation time (``created_from`` inclusive,
+    ``created_to`` exclusive). Empty tuples and None mean no restriction."""
+
+    sources: tuple[str, ...] = ()
+    pools: tuple[str, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def as_q(self) -> Q:
+        q = Q()
+        if self.sources:
+            q &= Q(source__in=self.sources)
+        if self.pools:
+            q &= Q(pool__in=self.pools)
+        if self.created_from is not None:
+            q &= Q(created_at__gte=self.created_from)
+        if self.created_to is not None:
+            q &= Q(created_at__lt=self.created_to)
+        return q
+
+
+def iter_instances_with_votes(
+    *, campaign: Campaign, chunk_size: int = 500, labels: LabelFilter | None = None
+) -> Iterator[InstanceWithVotes]:
     """Every instance of the campaign with its responses and pairwise votes, streamed.
 
     Each vote carries the guidelines version its label was made under, not the campaign's.
+    ``labels`` keeps only the votes it admits (the instances stay, perhaps without votes).
     """
     votes_qs = (
         Annotation.objects.filter(overall_preference__isnull=False)
+        .filter((labels or LabelFilter()).as_q())
         .select_related("guidelines")
         .only(
             "instance_id",
@@ -106,6 +135,7 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
             "external_annotator",
             "model_name",
             "prompt_version",
+            "pool",
             "guidelines__version",
         )
     )
@@ -124,6 +154,7 @@ def iter_instances_with_votes(*, campaign: Campaign, chunk_size: int = 500) -> I
                 overall_preference=a.overall_preference,
                 who=_who(a),
                 guidelines_version=a.guidelines.version if a.guidelines_id else None,
+                pool=a.pool,
             )
             for a in instance.annotations.all()
         ]

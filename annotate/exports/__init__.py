@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from annotate.exports.base import Exporter, ExportSummary
-from annotate.exports.dpo import DPOExporter
+from annotate.exports.base import Exporter, ExportOptions, ExportSummary
+from annotate.exports.dpo import DPOExporter, DPOImplicitPromptExporter, DPOStandardExporter
+from annotate.exports.kto import KTOExporter
 
-EXPORTERS: dict[str, type[Exporter]] = {DPOExporter.format_name: DPOExporter}
+EXPORTERS: dict[str, type[Exporter]] = {
+    exporter.format_name: exporter
+    for exporter in (DPOExporter, DPOStandardExporter, DPOImplicitPromptExporter, KTOExporter)
+}
 
-__all__ = ["EXPORTERS", "ExportSummary", "Exporter", "get_exporter"]
+__all__ = ["EXPORTERS", "ExportOptions", "ExportSummary", "Exporter", "get_exporter"]
 
 
 def get_exporter(format_name: str) -> type[Exporter]:
