@@ -315,3 +315,19 @@ def recent_submissions(*, campaign: Campaign, annotator, limit: int = 20) -> Que
         .select_related("instance", "annotation")
         .order_by("-submitted_at", "-id")[:limit]
     )
+
+
+def recent_exports(*, campaign: Campaign, limit: int = 10) -> list[JobRun]:
+    """The campaign's latest export jobs, newest first, each with its files prefetched."""
+    return list(
+        JobRun.objects.filter(campaign=campaign, kind="export")
+        .select_related("created_by")
+        .prefetch_related("export_files")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def export_file_of_campaign(*, campaign: Campaign, file_id: int):
+    from annotate.models import ExportFile
+
+    return ExportFile.objects.filter(campaign=campaign, pk=file_id).first()
