@@ -15,6 +15,7 @@ from annotate.aggregation import Vote
 from annotate.models import (
     Annotation,
     AnnotationSource,
+    AnswerValue,
     Assignment,
     AssignmentStatus,
     Campaign,
@@ -166,6 +167,119 @@ def iter_instances_with_votes(
             responses=[ResponseView(r.position, r.model_name, r.text) for r in instance.responses.all()],
             votes=votes,
         )
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    question: str  # the question's key
+    response_position: int | None  # None for a question about the pair
+    option: str | None  # the chosen option's code; None for a text answer
+    value: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class AnnotationView:
+    annotation_id: int
+    source: str
+    who: str  # pseudonym, ``imported:<id>`` or ``model@prompt_version``
+    external_annotator: str
+    pool: str
+    model_name: str
+    prompt_version: str
+    guidelines_version: int | None
+    task_schema_version: int | None
+    overall_preference: int | None
+    confidence: float | None
+    time_spent_seconds: float | None
+    created_at: datetime
+    revision: int
+    answers: tuple[AnswerView, ...]
+
+    def vote(self) -> Vote | None:
+        if self.overall_preference is None:
+            return None
+        return Vote(
+            source=self.source,
+            overall_preference=self.overall_preference,
+            who=self.who,
+            guidelines_version=self.guidelines_version,
+            pool=self.pool,
+        )
+
+
+@dataclass(frozen=True)
+class InstanceWithAnnotations:
+    instance_id: int
+    external_id: str
+    messages: list
+    metadata: dict
+    responses: list[ResponseView]
+    annotations: list[AnnotationView]
+
+    @property
+    def votes(self) -> list[Vote]:
+        return [vote for a in self.annotations if (vote := a.vote()) is not None]
+
+
+def iter_instances_with_annotations(
+    *, campaign: Campaign, chunk_size: int = 200, labels: LabelFilter | None = None
+) -> Iterator[InstanceWithAnnotations]:
+    """Every instance of the campaign with its responses and every label ``labels`` admits
+    (human, imported and LLM, with all their answers), streamed in ``chunk_size`` instances."""
+    answers = AnswerValue.objects.select_related("question", "option").order_by("question__order", "response_position", "id")
+    annotations = (
+        Annotation.objects.filter((labels or LabelFilter()).as_q())
+        .select_related("guidelines", "task_schema")
+        .prefetch_related(Prefetch("answers", queryset=answers))
+        .order_by("id")
+    )
+    instances = (
+        Instance.objects.filter(campaign=campaign)
+        .order_by("id")
+        .prefetch_related(
+            Prefetch("responses", queryset=Response.objects.order_by("position")),
+            Prefetch("annotations", queryset=annotations),
+        )
+    )
+    for instance in instances.iterator(chunk_size=chunk_size):
+        yield InstanceWithAnnotations(
+            instance_id=instance.pk,
+            external_id=instance.external_id,
+            messages=instance.messages,
+            metadata=instance.metadata,
+            responses=[ResponseView(r.position, r.model_name, r.text) for r in instance.responses.all()],
+            annotations=[_annotation_view(a) for a in instance.annotations.all()],
+        )
+
+
+def _annotation_view(a: Annotation) -> AnnotationView:
+    return AnnotationView(
+        annotation_id=a.pk,
+        source=a.source,
+        who=_who(a),
+        external_annotator=a.external_annotator,
+        pool=a.pool,
+        model_name=a.model_name,
+        prompt_version=a.prompt_version,
+        guidelines_version=a.guidelines.version if a.guidelines_id else None,
+        task_schema_version=a.task_schema.version if a.task_schema_id else None,
+        overall_preference=a.overall_preference,
+        confidence=a.confidence,
+        time_spent_seconds=a.time_spent_seconds,
+        created_at=a.created_at,
+        revision=a.revision,
+        answers=tuple(
+            AnswerView(
+                question=v.question.key,
+                response_position=v.response_position,
+                option=v.option.code if v.option_id else None,
+                value=v.value,
+                text=v.text,
+            )
+            for v in a.answers.all()
+        ),
+    )
 
 
 def _who(annotation: Annotation) -> str:

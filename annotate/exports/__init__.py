@@ -5,10 +5,17 @@ from __future__ import annotations
 from annotate.exports.base import Exporter, ExportOptions, ExportSummary
 from annotate.exports.dpo import DPOExporter, DPOImplicitPromptExporter, DPOStandardExporter
 from annotate.exports.kto import KTOExporter
+from annotate.exports.raw import RawAnnotationsExporter
 
 EXPORTERS: dict[str, type[Exporter]] = {
     exporter.format_name: exporter
-    for exporter in (DPOExporter, DPOStandardExporter, DPOImplicitPromptExporter, KTOExporter)
+    for exporter in (
+        DPOExporter,
+        DPOStandardExporter,
+        DPOImplicitPromptExporter,
+        KTOExporter,
+        RawAnnotationsExporter,
+    )
 }
 
 __all__ = ["EXPORTERS", "ExportOptions", "ExportSummary", "Exporter", "get_exporter"]
