@@ -5,6 +5,7 @@ from __future__ import annotations
 from annotate.exports.base import Exporter, ExportOptions, ExportSummary
 from annotate.exports.dpo import DPOExporter, DPOImplicitPromptExporter, DPOStandardExporter
 from annotate.exports.kto import KTOExporter
+from annotate.exports.multipref import MultiPrefBinarizedExporter, MultiPrefExporter
 from annotate.exports.raw import RawAnnotationsExporter
 
 EXPORTERS: dict[str, type[Exporter]] = {
@@ -15,6 +16,8 @@ EXPORTERS: dict[str, type[Exporter]] = {
         DPOImplicitPromptExporter,
         KTOExporter,
         RawAnnotationsExporter,
+        MultiPrefExporter,
+        MultiPrefBinarizedExporter,
     )
 }
 
