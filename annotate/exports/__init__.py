@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from annotate.exports.base import Exporter, ExportOptions, ExportSummary
 from annotate.exports.dpo import DPOExporter, DPOImplicitPromptExporter, DPOStandardExporter
+from annotate.exports.helpsteer2 import HelpSteer2DisagreementsExporter, HelpSteer2Exporter
 from annotate.exports.kto import KTOExporter
 from annotate.exports.multipref import MultiPrefBinarizedExporter, MultiPrefExporter
 from annotate.exports.raw import RawAnnotationsExporter
@@ -18,6 +19,8 @@ EXPORTERS: dict[str, type[Exporter]] = {
         RawAnnotationsExporter,
         MultiPrefExporter,
         MultiPrefBinarizedExporter,
+        HelpSteer2Exporter,
+        HelpSteer2DisagreementsExporter,
     )
 }
 
