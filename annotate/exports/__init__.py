@@ -5,6 +5,10 @@ from __future__ import annotations
 from annotate.exports.base import Exporter, ExportOptions, ExportSummary
 from annotate.exports.dpo import DPOExporter, DPOImplicitPromptExporter, DPOStandardExporter
 from annotate.exports.helpsteer2 import HelpSteer2DisagreementsExporter, HelpSteer2Exporter
+from annotate.exports.helpsteer_preference import (
+    HelpSteer2PreferenceExporter,
+    HelpSteer3PreferenceExporter,
+)
 from annotate.exports.kto import KTOExporter
 from annotate.exports.multipref import MultiPrefBinarizedExporter, MultiPrefExporter
 from annotate.exports.raw import RawAnnotationsExporter
@@ -21,6 +25,8 @@ EXPORTERS: dict[str, type[Exporter]] = {
         MultiPrefBinarizedExporter,
         HelpSteer2Exporter,
         HelpSteer2DisagreementsExporter,
+        HelpSteer2PreferenceExporter,
+        HelpSteer3PreferenceExporter,
     )
 }
 

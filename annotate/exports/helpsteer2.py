@@ -43,17 +43,27 @@ def helpsteer2_prompt(messages: list) -> str:
     return "\n".join(parts)
 
 
+def most_agreeing_three(scores: list[int]) -> list[int]:
+    """Indices of the three scores with the smallest range (all when ≤ 3; the earliest labels
+    on a draw), in label order."""
+    if len(scores) <= 3:
+        return list(range(len(scores)))
+    ordered = sorted(range(len(scores)), key=lambda i: scores[i])
+    windows = [ordered[i : i + 3] for i in range(len(ordered) - 2)]
+    return sorted(min(windows, key=lambda w: (scores[w[-1]] - scores[w[0]], sorted(w))))
+
+
+def round_half_away(x: float) -> int:
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
 def released_score(scores: list[int]) -> int | None:
-    """The rounded-half-up mean of the three most agreeing scores (all of them when ≤ 3)."""
+    """The mean of the three most agreeing scores (all of them when ≤ 3), rounded half away
+    from zero."""
     if not scores:
         return None
-    chosen = scores
-    if len(scores) > 3:
-        ordered = sorted(range(len(scores)), key=lambda i: scores[i])
-        windows = [ordered[i : i + 3] for i in range(len(ordered) - 2)]
-        best = min(windows, key=lambda w: (scores[w[-1]] - scores[w[0]], sorted(w)))
-        chosen = [scores[i] for i in best]
-    return math.floor(sum(chosen) / len(chosen) + 0.5)
+    chosen = [scores[i] for i in most_agreeing_three(scores)]
+    return round_half_away(sum(chosen) / len(chosen))
 
 
 def ratings_of(annotation: AnnotationView, position: int) -> dict[str, int | None]:

@@ -131,6 +131,8 @@ def _write_export(job: JobRun, progress: JobProgress) -> dict:
     try:
         for prompt, record in exporter.iter_rows():
             split = split_of(prompt, validation_fraction=params["validation_fraction"]) if params["split"] else ""
+            if "split" in record:  # formats with a split column (HelpSteer2-Preference) name it
+                record["split"] = split or TRAIN
             sinks[split].write(record)
             progress(exporter.summary.instances_seen, total)
     finally:
