@@ -12,6 +12,7 @@ from annotate.exports.helpsteer_preference import (
 from annotate.exports.kto import KTOExporter
 from annotate.exports.multipref import MultiPrefBinarizedExporter, MultiPrefExporter
 from annotate.exports.raw import RawAnnotationsExporter
+from annotate.exports.rewardbench import RewardBenchExporter
 
 EXPORTERS: dict[str, type[Exporter]] = {
     exporter.format_name: exporter
@@ -27,6 +28,7 @@ EXPORTERS: dict[str, type[Exporter]] = {
         HelpSteer2DisagreementsExporter,
         HelpSteer2PreferenceExporter,
         HelpSteer3PreferenceExporter,
+        RewardBenchExporter,
     )
 }
 

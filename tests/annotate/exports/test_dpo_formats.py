@@ -121,3 +121,19 @@ def test_trl_column_contract_of_the_dpo_and_kto_files(campaign, annotator, resea
     assert {"prompt", "chosen", "rejected"} <= set(conversational) and {"prompt", "chosen", "rejected"} <= set(standard)
     assert {"chosen", "rejected"} <= set(implicit)
     assert {"prompt", "completion", "label"} <= set(kto) and isinstance(kto["label"], bool)
+
+
+@pytest.mark.parametrize("file_type", ["jsonl", "parquet"])
+def test_rewardbench_rows_name_both_models_and_the_subset(campaign, annotator, researcher, tmp_path, file_type):
+    by_human, _, by_llm = labelled_campaign(campaign, annotator)
+
+    dataset = load(export(campaign, researcher, "rewardbench", file_type=file_type), tmp_path)
+
+    assert dataset.column_names[:7] == ["prompt", "chosen", "chosen_model", "rejected", "rejected_model", "subset", "id"]
+    rows = {row["id"]: row for row in dataset}
+    human = rows[by_human.external_id]
+    assert (human["prompt"], human["chosen"], human["chosen_model"], human["rejected"], human["rejected_model"]) == (
+        prompt_of(by_human), text_of(by_human, 1), "model-b", text_of(by_human, 0), "model-a"
+    )
+    assert {row["subset"] for row in rows.values()} == {campaign.slug}
+    assert len(rows) == 1 + len(by_llm)
