@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from annotate.aggregation import AggregatedLabel, Vote, deciding_votes
+from annotate.exports.routing_hook import RoutingWindow
 from annotate.models import Campaign
 from annotate.selectors import LabelFilter
 
@@ -87,6 +88,7 @@ class Exporter:
         self.campaign = campaign
         self.options = options or ExportOptions()
         self.summary = ExportSummary()
+        self.routing = RoutingWindow(campaign_id=campaign.pk)
 
     def iter_rows(self) -> Iterator[tuple[list, dict]]:
         """``(prompt messages, record)`` per row, counting into :attr:`summary`."""
@@ -107,11 +109,12 @@ class Exporter:
 # --- Shared pieces ------------------------------------------------------------------------------
 
 
-def provenance_of(*, campaign: Campaign, votes: list[Vote], label: AggregatedLabel) -> dict:
+def provenance_of(*, campaign: Campaign, votes: list[Vote], label: AggregatedLabel, routing: dict) -> dict:
     """Where a row's label came from: the deciding source, the LLMs (``model@prompt_version``)
     and pseudonymous annotators whose votes decided, their pools, the guidelines they were made
-    under (``guidelines_version`` only when there is exactly one), and what aggregation decided.
-    Routing's decision is not here: annotate does not read the routing app."""
+    under (``guidelines_version`` only when there is exactly one), what aggregation decided, and
+    the latest routing run's decision for the instance (``route``, ``expected_gain``,
+    ``routing_run``; null when the instance was never routed), from :class:`RoutingWindow`."""
     deciding = deciding_votes(votes, label)
     versions = list(label.guidelines_versions)
     return {
@@ -128,6 +131,7 @@ def provenance_of(*, campaign: Campaign, votes: list[Vote], label: AggregatedLab
         "campaign": campaign.slug,
         "guidelines_version": versions[0] if len(versions) == 1 else None,
         "guidelines_versions": versions,
+        **routing,
     }
 
 
@@ -149,6 +153,9 @@ def provenance_type() -> pa.DataType:
             ("campaign", pa.string()),
             ("guidelines_version", pa.int64()),
             ("guidelines_versions", pa.list_(pa.int64())),
+            ("route", pa.string()),
+            ("expected_gain", pa.float64()),
+            ("routing_run", pa.int64()),
         ]
     )
 

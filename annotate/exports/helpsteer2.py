@@ -108,6 +108,7 @@ class HelpSteer2Exporter(Exporter):
                 "campaign": self.campaign.slug,
                 "guidelines_version": versions[0] if len(versions) == 1 else None,
                 "guidelines_versions": versions,
+            **self.routing.columns(item.instance_id),
             }
             prompt = helpsteer2_prompt(item.messages)
             for response in item.responses:

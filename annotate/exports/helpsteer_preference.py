@@ -83,6 +83,7 @@ class _StrengthExporter(Exporter):
             "campaign": self.campaign.slug,
             "guidelines_version": versions[0] if len(versions) == 1 else None,
             "guidelines_versions": versions,
+            **self.routing.columns(item.instance_id),
         }
 
     def iter_rows(self) -> Iterator[tuple[list, dict]]:

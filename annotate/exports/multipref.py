@@ -125,7 +125,9 @@ class MultiPrefExporter(Exporter):
                 **{name: _text_or_none(item.metadata.get(name)) for name in METADATA},
                 "normal_worker_annotations": [multipref_annotation(x) for x in people if x.pool != "expert"],
                 "expert_worker_annotations": [multipref_annotation(x) for x in people if x.pool == "expert"],
-                "provenance": provenance_of(campaign=self.campaign, votes=votes, label=label),
+                "provenance": provenance_of(
+                    campaign=self.campaign, votes=votes, label=label, routing=self.routing.columns(item.instance_id)
+                ),
             }
             summary.written += 1
             yield item.messages, record

@@ -46,5 +46,7 @@ def iter_decided_pairs(exporter: Exporter) -> Iterator[DecidedPair]:
         a, b = item.responses[0], item.responses[1]
         chosen, rejected = (a, b) if label.winner == Winner.A else (b, a)
         summary.count_label(label)
-        provenance = provenance_of(campaign=exporter.campaign, votes=item.votes, label=label)
+        provenance = provenance_of(
+            campaign=exporter.campaign, votes=item.votes, label=label, routing=exporter.routing.columns(item.instance_id)
+        )
         yield DecidedPair(item, label, chosen, rejected, provenance)

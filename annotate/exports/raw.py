@@ -7,7 +7,8 @@ Columns: ``id`` (the instance), ``annotation_id``, ``label_source`` (human / imp
 ``overall_preference``, ``confidence`` (an LLM's own), ``time_spent_seconds``, ``created_at``
 (ISO 8601), ``revision``, ``answers`` (``{question, response_position, option, value, text}``
 in question order; one entry per ticked option of a multiple-choice question), and
-``aggregation``/``instance_label``: what aggregating the instance's labels decided. Labels of
+``aggregation``/``instance_label``: what aggregating the instance's labels decided, and
+``route``/``expected_gain``/``routing_run``: the latest routing run's decision (null if none). Labels of
 an instance below the agreement threshold are counted as dropped.
 """
 
@@ -65,6 +66,7 @@ class RawAnnotationsExporter(Exporter):
                     ],
                     "aggregation": label.provenance.value,
                     "instance_label": label.winner.value if label.winner else None,
+                    **self.routing.columns(item.instance_id),
                 }
 
     def arrow_schema(self):
@@ -98,5 +100,8 @@ class RawAnnotationsExporter(Exporter):
                 ("answers", pa.list_(answer)),
                 ("aggregation", pa.string()),
                 ("instance_label", pa.string()),
+                ("route", pa.string()),
+                ("expected_gain", pa.float64()),
+                ("routing_run", pa.int64()),
             ]
         )
