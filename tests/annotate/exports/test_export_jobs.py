@@ -114,3 +114,24 @@ def test_a_rerun_writes_the_same_files_once(campaign, annotator, researcher):
     run_export_job(job_id=job.pk)
 
     assert ExportFile.objects.filter(job=job).count() == 2
+
+
+@pytest.mark.worker
+def test_a_real_worker_runs_the_export_started_from_the_page(celery_worker_all_queues, settings, tmp_path):
+    from django.urls import reverse
+
+    from tests.conftest import HTMX, logged_in, make_user
+    from tests.test_end_to_end import wait_for_job
+
+    settings.EXPORT_DIR = tmp_path / "exports"
+    pm, annotator, researcher = make_user("pm"), make_user("ann"), make_user("res")
+    campaign = build_campaign(pm=pm, annotators=[annotator], researchers=[researcher], n_instances=4)
+    labelled_campaign(campaign, annotator)
+
+    logged_in(researcher).post(
+        reverse("campaign_exports", args=[campaign.slug]), {"format": "kto", "file_type": "parquet", "validation_fraction": "0.1"}, **HTMX
+    )
+    job = wait_for_job(campaign.jobs.get(kind="export").pk, timeout=60)
+
+    assert job.status == "succeeded", job.error
+    assert len(load(job, tmp_path)) == job.result["rows"] == 6
