@@ -13,6 +13,7 @@ from annotate.exports.kto import KTOExporter
 from annotate.exports.multipref import MultiPrefBinarizedExporter, MultiPrefExporter
 from annotate.exports.raw import RawAnnotationsExporter
 from annotate.exports.rewardbench import RewardBenchExporter
+from annotate.exports.ultrafeedback import UltraFeedbackBinarizedExporter, UltraFeedbackExporter
 
 EXPORTERS: dict[str, type[Exporter]] = {
     exporter.format_name: exporter
@@ -28,6 +29,8 @@ EXPORTERS: dict[str, type[Exporter]] = {
         HelpSteer2DisagreementsExporter,
         HelpSteer2PreferenceExporter,
         HelpSteer3PreferenceExporter,
+        UltraFeedbackExporter,
+        UltraFeedbackBinarizedExporter,
         RewardBenchExporter,
     )
 }

@@ -84,7 +84,7 @@ class HelpSteer2Exporter(Exporter):
         summary = self.summary
         for item in iter_instances_with_annotations(campaign=self.campaign, labels=self.options.labels):
             summary.instances_seen += 1
-            source, raters = _deciding_raters(item)
+            source, raters = deciding_raters(item)
             if source is None:
                 summary.skipped["unrated"] += 1
                 continue
@@ -144,12 +144,15 @@ class HelpSteer2DisagreementsExporter(HelpSteer2Exporter):
     per_annotator = True
 
 
-def _deciding_raters(item: InstanceWithAnnotations) -> tuple[str | None, list[AnnotationView]]:
-    """The labels of the first source (human, imported, LLM) that rated any response."""
+def deciding_raters(
+    item: InstanceWithAnnotations, *, aspects: tuple[str, ...] = ATTRIBUTES
+) -> tuple[str | None, list[AnnotationView]]:
+    """The labels of the first source (human, imported, LLM) that rated any response on any of
+    ``aspects``."""
     for source in SOURCES:
         raters = [
             a for a in item.annotations
-            if a.source == source and any(v.question in ATTRIBUTES and v.response_position is not None for v in a.answers)
+            if a.source == source and any(v.question in aspects and v.response_position is not None for v in a.answers)
         ]
         if raters:
             return source, raters
