@@ -9,6 +9,7 @@ from annotate.exports.helpsteer_preference import (
     HelpSteer2PreferenceExporter,
     HelpSteer3PreferenceExporter,
 )
+from annotate.exports.hh_rlhf import HHRLHFExporter
 from annotate.exports.kto import KTOExporter
 from annotate.exports.multipref import MultiPrefBinarizedExporter, MultiPrefExporter
 from annotate.exports.raw import RawAnnotationsExporter
@@ -32,6 +33,7 @@ EXPORTERS: dict[str, type[Exporter]] = {
         UltraFeedbackExporter,
         UltraFeedbackBinarizedExporter,
         RewardBenchExporter,
+        HHRLHFExporter,
     )
 }
 
