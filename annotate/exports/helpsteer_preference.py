@@ -21,7 +21,10 @@ absent), ``context`` (the conversation's messages), ``response1``, ``response2``
 ``overall_preference`` (as above; nothing dropped but unlabelled items) and
 ``individual_preference`` ({score, reasoning} per label).
 
-Both add ``id``, ``response_1_model``/``response_2_model`` and ``provenance``.
+Both add ``id``, ``response_1_model``/``response_2_model`` and ``provenance``. The strength
+is the campaign's primary pairwise value as stored: −3…3 under the HelpSteer2-Preference
+template, but −2…2 under a 5-point Likert template (not rescaled; the card names the format
+and the campaign, so a reader can tell).
 """
 
 from __future__ import annotations
