@@ -55,6 +55,7 @@ class Vote:
     overall_preference: int
     who: str  # pseudonymous annotator id or model name (with prompt version)
     guidelines_version: int | None = None  # the campaign guidelines the label was made under
+    pool: str = ""  # the annotator pool (e.g. MultiPref's "normal" / "expert"); blank = default
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,44 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args, format_choices: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file_format"].choices = format_choices
+
+
+class ExportForm(forms.Form):
+    """The researcher's export options; ``annotate.services.exports`` checks them again."""
+
+    format = forms.ChoiceField(choices=())
+    file_type = forms.ChoiceField(choices=[("parquet", "Parquet"), ("jsonl", "JSON lines")], initial="parquet")
+    gzip = forms.BooleanField(required=False, label="gzip (JSON lines only)")
+    split = forms.BooleanField(required=False, label="Train/validation split by prompt")
+    validation_fraction = forms.FloatField(min_value=0.01, max_value=0.99, initial=0.1)
+    sources = forms.MultipleChoiceField(
+        required=False,
+        choices=[("human", "Human"), ("imported", "Imported"), ("llm", "LLM")],
+        widget=forms.CheckboxSelectMultiple,
+        label="Label sources (none ticked = all)",
+    )
+    pools = forms.CharField(required=False, label="Pools (comma-separated; blank = all)")
+    min_agreement = forms.FloatField(required=False, min_value=0, max_value=1, label="Minimum agreement")
+    created_from = forms.DateField(required=False, label="Labels from (date)")
+    created_to = forms.DateField(required=False, label="Labels before (date)")
+    license = forms.CharField(required=False, max_length=100)
+
+    def __init__(self, *args, formats: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["format"].choices = list(formats.items())
+
+    def export_options(self) -> dict:
+        data = self.cleaned_data
+        pools = [p.strip() for p in data["pools"].split(",") if p.strip()] if data["pools"] else []
+        return {
+            "file_type": data["file_type"],
+            "gzip": data["gzip"],
+            "split": data["split"],
+            "validation_fraction": data["validation_fraction"],
+            "sources": data["sources"],
+            "pools": pools,
+            "min_agreement": data["min_agreement"],
+            "created_from": data["created_from"].isoformat() if data["created_from"] else None,
+            "created_to": data["created_to"].isoformat() if data["created_to"] else None,
+            "license": data["license"],
+        }

@@ -9,6 +9,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from annotate.services.exports import run_export_job
 from annotate.services.imports import run_import_job
 from annotate.services.job_reaper import reap_stale_jobs
 from annotate.services.jobs import TRANSIENT_DATABASE_ERRORS, JobBusy
@@ -39,6 +40,12 @@ class JobTask(Task):
 def run_import(job_id: int) -> None:
     """Run import JobRun ``job_id``; a redelivered message never imports twice."""
     run_import_job(job_id=job_id)
+
+
+@shared_task(name="annotate.run_export", base=JobTask)
+def run_export(job_id: int) -> None:
+    """Run export JobRun ``job_id``; a redelivered message writes the same files again."""
+    run_export_job(job_id=job_id)
 
 
 @shared_task(name="annotate.reap_stale_jobs")

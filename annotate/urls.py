@@ -40,6 +40,12 @@ urlpatterns = [
         exports.download_export,
         name="download_export",
     ),
+    path("campaigns/<slug:slug>/exports/", exports.campaign_exports, name="campaign_exports"),
+    path(
+        "campaigns/<slug:slug>/exports/files/<int:file_id>/",
+        exports.download_export_file,
+        name="download_export_file",
+    ),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
     path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
     path("api/campaigns/", api.CampaignListView.as_view(), name="api_campaigns"),

@@ -36,6 +36,11 @@ if not DEBUG and _weak_secret:
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
 
+# Annotator pseudonyms in exports are HMAC-SHA256(key, campaign id + user id): stable within a
+# campaign, unlinkable across campaigns, and not the sequential user id. Derived from SECRET_KEY
+# unless set (rotating either renames every exported annotator).
+PSEUDONYM_KEY = read_str("PSEUDONYM_KEY", "pseudonym:" + SECRET_KEY)
+
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -267,6 +272,8 @@ IMPORT_INLINE_MAX_BYTES = read_int("IMPORT_INLINE_MAX_BYTES", 256 * 1024, minimu
 DATA_UPLOAD_MAX_MEMORY_SIZE = read_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = read_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1)
 IMPORT_MAX_BYTES = read_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
+# Finished export files (and their dataset cards), one folder per export job.
+EXPORT_DIR = Path(read_str("EXPORT_DIR", str(VAR_DIR / "exports")))
 
 # Local reward-model judge (routing/ → models_rm/). Empty = the judge shipped with models_rm.
 LOCAL_JUDGE_ARTIFACT = read_str("LOCAL_JUDGE_ARTIFACT", "")

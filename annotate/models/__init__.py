@@ -20,7 +20,7 @@ from annotate.models.campaigns import (
     GuidelineVersion,
 )
 from annotate.models.items import Instance, QueueItem, QueueItemKind, Response, Route
-from annotate.models.jobs import ImportUpload, JobKind, JobRun, JobStatus
+from annotate.models.jobs import ExportFile, ImportUpload, JobKind, JobRun, JobStatus
 from annotate.models.labels import Annotation, AnnotationSource, AnswerValue
 from annotate.models.tasks import (
     Question,
@@ -42,6 +42,7 @@ __all__ = [
     "CampaignRole",
     "CampaignStatus",
     "GuidelineVersion",
+    "ExportFile",
     "ImportUpload",
     "Instance",
     "JobKind",

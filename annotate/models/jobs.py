@@ -98,3 +98,25 @@ class ImportUpload(models.Model):
     file_format = models.CharField(max_length=32)
     content = models.BinaryField()
     size_bytes = models.PositiveBigIntegerField()
+
+
+class ExportFile(models.Model):
+    """One file an export job wrote (a data file per split, and its dataset card), stored
+    under ``settings.EXPORT_DIR`` at ``path``; downloaded by the campaign's researchers."""
+
+    job = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="export_files")
+    campaign = models.ForeignKey("annotate.Campaign", on_delete=models.CASCADE, related_name="export_files")
+    name = models.CharField(max_length=255)  # the file name a download gets
+    path = models.CharField(max_length=500)  # relative to settings.EXPORT_DIR
+    split = models.CharField(max_length=16, blank=True)  # "train" / "validation"; blank = all or card
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.PositiveBigIntegerField()
+    rows = models.PositiveIntegerField(null=True, blank=True)  # None for the dataset card
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="exportfile_one_name_per_job")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -13,6 +13,7 @@ from annotate.selectors import (
     roles_in_campaign,
 )
 from annotate.services.llm_jobs import configured_llm_annotators
+from annotate.views.exports import exports_context
 
 ANY_ROLE = {role.value for role in CampaignRole}
 
@@ -43,4 +44,6 @@ def campaign_detail(request, slug: str):
         "jobs": recent_jobs(campaign=campaign) if is_pm else [],
         "llm_annotators": configured_llm_annotators() if is_pm else [],
     }
+    if context["is_researcher"]:
+        context |= exports_context(campaign)
     return render(request, "annotate/campaign_detail.html", context)

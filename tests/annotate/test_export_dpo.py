@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotate.judgements import PairwiseJudgement
+from annotate.selectors import pseudonym_of
 from annotate.services.annotations import (
     LLMPairwiseLabel,
     record_llm_annotations,
@@ -82,7 +83,7 @@ def test_export_has_human_and_llm_rows_with_provenance_and_drops_ties(campaign, 
     assert human_row["chosen"] == [{"role": "assistant", "content": b_text}]
     assert human_row["provenance"]["label_source"] == "human"
     assert human_row["provenance"]["aggregation"] == "single_human"
-    assert human_row["provenance"]["annotators"] == [f"annotator-{annotator.pk}"]
+    assert human_row["provenance"]["annotators"] == [pseudonym_of(campaign_id=campaign.pk, user_id=annotator.pk)]
     assert human_row["provenance"]["n_llm_labels"] == 1  # outvoted by the human
     for instance in rest:
         row = rows[instance.external_id]

@@ -1,0 +1,76 @@
+"""HelpSteer2 exports: one row per response; an imported HelpSteer2 file comes back as it was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from annotate.exports.helpsteer2 import ATTRIBUTES, released_score
+from annotate.selectors import pseudonym_of
+from annotate.services.annotations import submit_annotation
+from annotate.services.answers import AnswerInput
+from annotate.services.assignments import claim_next_assignment
+from annotate.services.imports import import_instances
+from tests.annotate.exports.helpers import export, load
+from tests.conftest import build_campaign
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "helpsteer2.jsonl"
+
+
+@pytest.fixture
+def rating_campaign(pm, annotator, second_annotator, researcher):
+    return build_campaign(
+        pm=pm, annotators=[annotator, second_annotator], researchers=[researcher], n_instances=0,
+        template="helpsteer2_rating", overlap=2,
+    )
+
+
+@pytest.mark.parametrize("file_type", ["jsonl", "parquet"])
+def test_an_imported_helpsteer2_file_exports_the_same_rows(rating_campaign, researcher, tmp_path, file_type):
+    import_instances(campaign=rating_campaign, data=DATA.read_bytes(), file_format="helpsteer2")
+    source = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+
+    job = export(rating_campaign, researcher, "helpsteer2", file_type=file_type)
+    rows = list(load(job, tmp_path))
+
+    columns = ["prompt", "response", *ATTRIBUTES]
+    assert [{c: row[c] for c in columns} for row in rows] == [{c: row.get(c) for c in columns} for row in source]
+    assert {row["provenance"]["aggregation"] for row in rows} == {"single_imported"}
+    assert rows[0]["provenance"]["annotators"] == ["imported:helpsteer2-release"]
+
+
+def rate(campaign, person, scores_a: dict, scores_b: dict):
+    assignment = claim_next_assignment(campaign=campaign, annotator=person)
+    answers = [
+        AnswerInput(question=name, slot=slot, codes=(str(value),))
+        for slot, scores in ((0, scores_a), (1, scores_b))
+        for name, value in scores.items()
+    ]
+    submit_annotation(assignment_id=assignment.pk, annotator=person, answers=answers)
+    return assignment.instance
+
+
+def test_human_ratings_are_averaged_and_kept_per_annotator(rating_campaign, annotator, second_annotator, researcher, tmp_path):
+    import_instances(campaign=rating_campaign, data=b'{"prompt": "Hi?", "response": "Hello."}\n{"prompt": "Hi?", "response": "Go away."}', file_format="helpsteer2")
+    full = dict.fromkeys(ATTRIBUTES, 2)
+    rate(rating_campaign, annotator, full | {"helpfulness": 4}, full | {"helpfulness": 0})
+    rate(rating_campaign, second_annotator, full | {"helpfulness": 3}, full | {"helpfulness": 1})
+    first, second = (pseudonym_of(campaign_id=rating_campaign.pk, user_id=u.pk) for u in (annotator, second_annotator))
+
+    means = load(export(rating_campaign, researcher, "helpsteer2"), tmp_path)
+    lists = load(export(rating_campaign, researcher, "helpsteer2_disagreements", file_type="parquet"), tmp_path)
+
+    assert [(r["response"], r["helpfulness"], r["verbosity"]) for r in means] == [("Hello.", 4, 2), ("Go away.", 1, 2)]
+    assert means[0]["provenance"]["aggregation"] == "human_mean"
+    assert [r["helpfulness"] for r in lists] == [[4, 3], [0, 1]]
+    assert lists[0]["annotators"] == [first, second]
+
+
+@pytest.mark.parametrize(
+    ("scores", "released"),
+    [([3], 3), ([2, 3], 3), ([1, 2, 2], 2), ([0, 3, 3, 4, 4], 3), ([0, 4, 4, 1, 1], 1), ([], None)],
+)
+def test_released_score_is_the_rounded_mean_of_the_three_most_agreeing(scores, released):
+    assert released_score(scores) == released
