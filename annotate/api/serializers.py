@@ -181,4 +181,6 @@ class AnnotationSerializer(serializers.ModelSerializer):
         ]
 
     def get_annotator(self, annotation: Annotation) -> str | None:
-        return pseudonym_of(annotation.annotator_id) if annotation.annotator_id else None
+        if not annotation.annotator_id:
+            return None
+        return pseudonym_of(campaign_id=annotation.campaign_id, user_id=annotation.annotator_id)

@@ -441,7 +441,7 @@ def test_annotations_carry_provenance_and_filter_by_source(campaign, annotator, 
     body = reader.get(reverse("api_annotations", args=[campaign.slug]), {"source": "human"}).json()
     assert body["count"] == 1
     label = body["results"][0]
-    assert label["source"] == "human" and label["annotator"].startswith("annotator-")
+    assert label["source"] == "human" and label["annotator"].startswith("ann-")
     assert label["guidelines_version"] == 1 and label["task_schema_version"] == 1
     assert {"question": "justification", "response_position": None, "code": None, "value": None, "text": "@A"} in label["answers"]
     assert reader.get(reverse("api_annotations", args=[campaign.slug]), {"source": "llm"}).json()["count"] == 0
