@@ -59,5 +59,11 @@ urlpatterns = [
         name="api_submit",
     ),
     path("api/campaigns/<slug:slug>/annotations/", api.AnnotationListView.as_view(), name="api_annotations"),
+    path("api/campaigns/<slug:slug>/exports/", api.ExportListView.as_view(), name="api_exports"),
+    path(
+        "api/campaigns/<slug:slug>/exports/files/<int:file_id>/",
+        api.ExportFileView.as_view(),
+        name="api_export_file",
+    ),
     path("api/jobs/<int:job_id>/", api.JobDetailView.as_view(), name="api_job"),
 ]

@@ -184,3 +184,43 @@ class AnnotationSerializer(serializers.ModelSerializer):
         if not annotation.annotator_id:
             return None
         return pseudonym_of(campaign_id=annotation.campaign_id, user_id=annotation.annotator_id)
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    """Start an export: the format (``GET /api/campaigns/<slug>/exports/`` lists them) and the
+    options the export page offers."""
+
+    format = serializers.CharField()
+    file_type = serializers.ChoiceField(choices=["jsonl", "parquet"], default="jsonl")
+    gzip = serializers.BooleanField(default=False)
+    split = serializers.BooleanField(default=False)
+    validation_fraction = serializers.FloatField(default=0.1)
+    sources = serializers.ListField(child=serializers.CharField(), default=list)
+    pools = serializers.ListField(child=serializers.CharField(), default=list)
+    min_agreement = serializers.FloatField(required=False, allow_null=True, default=None)
+    created_from = serializers.CharField(required=False, allow_blank=True, default="")
+    created_to = serializers.CharField(required=False, allow_blank=True, default="")
+    include_margin = serializers.BooleanField(default=True)
+    license = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ExportFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    split = serializers.CharField()
+    content_type = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    rows = serializers.IntegerField(allow_null=True)
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, stored) -> str:
+        from django.urls import reverse
+
+        return reverse("api_export_file", args=[stored.campaign.slug, stored.pk])
+
+
+class ExportJobSerializer(JobSerializer):
+    files = ExportFileSerializer(source="export_files", many=True, read_only=True)
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "params", "files"]

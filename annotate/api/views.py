@@ -20,6 +20,8 @@ from annotate.api.serializers import (
     CampaignConfigureSerializer,
     CampaignCreateSerializer,
     CampaignSerializer,
+    ExportJobSerializer,
+    ExportRequestSerializer,
     ImportRequestSerializer,
     ImportResultSerializer,
     InstanceFilterSerializer,
@@ -28,6 +30,7 @@ from annotate.api.serializers import (
     SubmissionResultSerializer,
     SubmissionSerializer,
 )
+from annotate.exports import EXPORTERS
 from annotate.models import Assignment, CampaignRole
 from annotate.permissions import (
     get_assignment_for_annotator_or_404,
@@ -37,20 +40,24 @@ from annotate.permissions import (
 from annotate.selectors import (
     annotations_of,
     campaigns_visible_to,
+    export_file_of_campaign,
     in_display_order,
     instances_of,
+    recent_exports,
     responses_by_position,
 )
 from annotate.services.annotations import SubmissionRejected, submit_annotation
 from annotate.services.answers import AnswerInput
 from annotate.services.assignments import claim_next_assignment, mark_opened
 from annotate.services.campaigns import configure_campaign, create_campaign
+from annotate.services.exports import ExportRejected, start_export_job
 from annotate.services.imports import ImportRejected, ImportTooLarge, import_or_enqueue
 from annotate.services.task_schemas import schema_for_assignment
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
 ANNOTATOR = {CampaignRole.ANNOTATOR.value}
 READERS = {CampaignRole.PROJECT_MANAGER.value, CampaignRole.RESEARCHER.value}
+RESEARCHER = {CampaignRole.RESEARCHER.value}
 ANY_ROLE = {role.value for role in CampaignRole}
 
 
@@ -243,3 +250,55 @@ class JobDetailView(APIView):
         return Response(JobSerializer(job).data)
 
 
+
+
+class ExportListView(APIView):
+    """The campaign's exports (its researchers and site admins, as on the export page): list
+    the jobs with their files, or start one (202 with the job to poll at ``/api/jobs/<id>/``)."""
+
+    @extend_schema(responses=ExportJobSerializer(many=True))
+    def get(self, request, slug: str):
+        campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=RESEARCHER)
+        jobs = recent_exports(campaign=campaign, limit=50)
+        return Response(
+            {
+                "formats": {name: exporter.title for name, exporter in EXPORTERS.items()},
+                "results": ExportJobSerializer(jobs, many=True).data,
+            }
+        )
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer})
+    def post(self, request, slug: str):
+        campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=RESEARCHER)
+        serializer = ExportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        options = dict(serializer.validated_data)
+        format_name = options.pop("format")
+        try:
+            job = start_export_job(
+                campaign=campaign, created_by=request.user, format_name=format_name, options=options
+            )
+        except ExportRejected as exc:
+            raise Rejected(message=str(exc), code="export_rejected") from None
+        return Response(ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportFileView(APIView):
+    """Download one stored export file or dataset card (the campaign's researchers)."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="the file")})
+    def get(self, request, slug: str, file_id: int):
+        from pathlib import Path
+
+        from django.http import FileResponse, Http404
+
+        campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=RESEARCHER)
+        stored = export_file_of_campaign(campaign=campaign, file_id=file_id)
+        if stored is None:
+            raise Http404("No such export file.")
+        path = Path(settings.EXPORT_DIR) / stored.path
+        if not path.is_file():
+            raise Http404("The export file is gone from storage.")
+        return FileResponse(
+            path.open("rb"), as_attachment=True, filename=stored.name, content_type=stored.content_type
+        )

@@ -61,6 +61,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("api_submit", "post"): {"annotator"},
     ("api_annotations", "get"): {"site_admin", "pm", "researcher"},
     ("api_job", "get"): {"site_admin", "pm"},
+    ("api_exports", "get"): {"site_admin", "researcher"},
+    ("api_exports", "post"): {"site_admin", "researcher"},
+    ("api_export_file", "get"): {"site_admin", "researcher"},
 }
 # Outside any one campaign: a refusal is 403 (creating) or 404 (someone else's job).
 NOT_CAMPAIGN_SCOPED = {("api_campaigns", "post"): 403, ("api_job", "get"): 404}
@@ -104,6 +107,7 @@ def world(db):
     build_campaign(pm=other_pm, name="Other campaign", n_instances=0)
     assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
     job = JobRun.objects.create(kind="import", campaign=campaign, created_by=pm)
+    stored = stored_export_file(campaign=campaign, created_by=researcher)
     users = {
         "site_admin": admin, "pm": pm, "other_pm": other_pm, "annotator": annotator,
         "researcher": researcher, "no_role": make_user("norole"), "anonymous": None,
@@ -113,8 +117,29 @@ def world(db):
         "api_import": [campaign.slug], "api_claim": [campaign.slug],
         "api_submit": [campaign.slug, assignment.pk], "api_annotations": [campaign.slug],
         "api_job": [job.pk],
+        "api_exports": [campaign.slug],
+        "api_export_file": [campaign.slug, stored.pk],
     }
     return users, args
+
+
+def stored_export_file(*, campaign, created_by):
+    """A finished export's file on storage, as the export job leaves it."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from annotate.models import ExportFile
+
+    export = JobRun.objects.create(kind="export", campaign=campaign, created_by=created_by, status="succeeded")
+    relative = f"campaign-{campaign.pk}/job-{export.pk}/dpo.jsonl"
+    path = Path(settings.EXPORT_DIR) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"id": "x"}\n')
+    return ExportFile.objects.create(
+        job=export, campaign=campaign, name="dpo.jsonl", path=relative, content_type="application/x-ndjson",
+        size_bytes=path.stat().st_size, rows=1,
+    )
 
 
 def expected_status(name: str, method: str, role: str) -> int | None:
@@ -137,6 +162,8 @@ def test_permission_matrix(world, role):
     wrong = []
     for name, method in sorted(ALLOWED):
         body = {"patch": {"lease_minutes": 20}, "post": {}}.get(method)
+        if name == "api_exports" and method == "post":
+            body = {"format": "dpo", "file_type": "parquet"}
         if name == "api_submit":
             body = submit_body()
         if name == "api_campaigns" and method == "post":
@@ -470,3 +497,37 @@ def test_schema_and_docs_are_served_without_a_cdn(pm):
     docs = client.get(reverse("api_docs"))
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower() and b"swagger-ui" in docs.content
+
+
+
+def test_a_researcher_exports_through_the_api_and_downloads_the_file(db, settings, tmp_path):
+    """Start an export, run its job, poll it, list it and download what it wrote."""
+    import io
+
+    import pyarrow.parquet as pq
+    from django.test.utils import CaptureQueriesContext  # noqa: F401  (keeps imports local)
+
+    from annotate.services.exports import run_export_job
+
+    settings.EXPORT_DIR = str(tmp_path / "exports")
+    pm, researcher = make_user("pm"), make_user("researcher")
+    campaign = build_campaign(pm=pm, researchers=[researcher], n_instances=3)
+    client = api_client(researcher)
+    started = client.post(
+        reverse("api_exports", args=[campaign.slug]), {"format": "raw", "file_type": "parquet"}, format="json"
+    )
+    assert started.status_code == 202, started.content
+    run_export_job(job_id=started.json()["id"])
+    job = client.get(reverse("api_job", args=[started.json()["id"]])).json()
+    assert job["status"] == "succeeded", job
+    listed = client.get(reverse("api_exports", args=[campaign.slug])).json()
+    assert "raw" in listed["formats"]
+    (export,) = listed["results"]
+    data = [f for f in export["files"] if f["name"].endswith(".parquet")]
+    assert data, export["files"]
+    response = client.get(data[0]["download"])
+    assert response.status_code == 200
+    table = pq.read_table(io.BytesIO(b"".join(response.streaming_content)))
+    assert table.num_rows == data[0]["rows"]
+    bad = client.post(reverse("api_exports", args=[campaign.slug]), {"format": "nope"}, format="json")
+    assert bad.status_code == 400 and "Unknown export format" in bad.json()["error"]["message"]
