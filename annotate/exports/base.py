@@ -90,6 +90,32 @@ class Exporter:
         self.summary = ExportSummary()
         self.routing = RoutingWindow(campaign_id=campaign.pk)
 
+    def rater_provenance(self, *, item, source: str, raters: list, aggregation: str) -> dict:
+        """The provenance column of a row decided by the ratings or strengths of ``raters``
+        (all of ``source``; formats that aggregate per response have no agreement or
+        strength), counted in the summary."""
+        versions = sorted({a.guidelines_version for a in raters if a.guidelines_version is not None})
+        for version in versions:
+            self.summary.guidelines_versions[str(version)] += 1
+        self.summary.by_label_source[source] += 1
+        self.summary.by_provenance[aggregation] += 1
+        return {
+            "label_source": source,
+            "label_models": sorted({a.who for a in raters if a.source == "llm"}),
+            "aggregation": aggregation,
+            "n_human_labels": sum(a.source == "human" for a in item.annotations),
+            "n_imported_labels": sum(a.source == "imported" for a in item.annotations),
+            "n_llm_labels": sum(a.source == "llm" for a in item.annotations),
+            "agreement": None,
+            "strength": None,
+            "annotators": [a.who for a in raters],
+            "pools": sorted({a.pool for a in raters}),
+            "campaign": self.campaign.slug,
+            "guidelines_version": versions[0] if len(versions) == 1 else None,
+            "guidelines_versions": versions,
+            **self.routing.columns(item.instance_id),
+        }
+
     def iter_rows(self) -> Iterator[tuple[list, dict]]:
         """``(prompt messages, record)`` per row, counting into :attr:`summary`."""
         raise NotImplementedError

@@ -88,28 +88,8 @@ class HelpSteer2Exporter(Exporter):
             if source is None:
                 summary.skipped["unrated"] += 1
                 continue
-            summary.by_label_source[source] += 1
             aggregation = f"single_{source}" if len(raters) == 1 else f"{source}_mean"
-            summary.by_provenance[aggregation] += 1
-            versions = sorted({a.guidelines_version for a in raters if a.guidelines_version is not None})
-            for version in versions:
-                summary.guidelines_versions[str(version)] += 1
-            provenance = {
-                "label_source": source,
-                "label_models": sorted({a.who for a in raters if a.source == "llm"}),
-                "aggregation": aggregation,
-                "n_human_labels": sum(a.source == "human" for a in item.annotations),
-                "n_imported_labels": sum(a.source == "imported" for a in item.annotations),
-                "n_llm_labels": sum(a.source == "llm" for a in item.annotations),
-                "agreement": None,
-                "strength": None,
-                "annotators": [a.who for a in raters],
-                "pools": sorted({a.pool for a in raters}),
-                "campaign": self.campaign.slug,
-                "guidelines_version": versions[0] if len(versions) == 1 else None,
-                "guidelines_versions": versions,
-            **self.routing.columns(item.instance_id),
-            }
+            provenance = self.rater_provenance(item=item, source=source, raters=raters, aggregation=aggregation)
             prompt = helpsteer2_prompt(item.messages)
             for response in item.responses:
                 per_label = [ratings_of(a, response.position) for a in raters]

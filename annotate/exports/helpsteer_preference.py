@@ -67,27 +67,7 @@ class _StrengthExporter(Exporter):
         return None, []
 
     def provenance(self, source: str, labels: list[AnnotationView], item: InstanceWithAnnotations, aggregation: str) -> dict:
-        versions = sorted({a.guidelines_version for a in labels if a.guidelines_version is not None})
-        for version in versions:
-            self.summary.guidelines_versions[str(version)] += 1
-        self.summary.by_label_source[source] += 1
-        self.summary.by_provenance[aggregation] += 1
-        return {
-            "label_source": source,
-            "label_models": sorted({a.who for a in labels if a.source == "llm"}),
-            "aggregation": aggregation,
-            "n_human_labels": sum(a.source == "human" for a in item.annotations),
-            "n_imported_labels": sum(a.source == "imported" for a in item.annotations),
-            "n_llm_labels": sum(a.source == "llm" for a in item.annotations),
-            "agreement": None,
-            "strength": None,
-            "annotators": [a.who for a in labels],
-            "pools": sorted({a.pool for a in labels}),
-            "campaign": self.campaign.slug,
-            "guidelines_version": versions[0] if len(versions) == 1 else None,
-            "guidelines_versions": versions,
-            **self.routing.columns(item.instance_id),
-        }
+        return self.rater_provenance(item=item, source=source, raters=labels, aggregation=aggregation)
 
     def iter_rows(self) -> Iterator[tuple[list, dict]]:
         summary = self.summary

@@ -82,28 +82,8 @@ class UltraFeedbackExporter(Exporter):
                     ]
                     ratings[aspect] = released_score(scores)
                 completions.append((response, ratings, self.score(ratings)))
-            versions = sorted({a.guidelines_version for a in raters if a.guidelines_version is not None})
-            summary.by_label_source[source] += 1
             aggregation = f"single_{source}" if len(raters) == 1 else f"{source}_mean"
-            summary.by_provenance[aggregation] += 1
-            for version in versions:
-                summary.guidelines_versions[str(version)] += 1
-            provenance = {
-                "label_source": source,
-                "label_models": sorted({a.who for a in raters if a.source == "llm"}),
-                "aggregation": aggregation,
-                "n_human_labels": sum(a.source == "human" for a in item.annotations),
-                "n_imported_labels": sum(a.source == "imported" for a in item.annotations),
-                "n_llm_labels": sum(a.source == "llm" for a in item.annotations),
-                "agreement": None,
-                "strength": None,
-                "annotators": [a.who for a in raters],
-                "pools": sorted({a.pool for a in raters}),
-                "campaign": self.campaign.slug,
-                "guidelines_version": versions[0] if len(versions) == 1 else None,
-                "guidelines_versions": versions,
-                **self.routing.columns(item.instance_id),
-            }
+            provenance = self.rater_provenance(item=item, source=source, raters=raters, aggregation=aggregation)
             yield item, completions, provenance
 
     def iter_rows(self) -> Iterator[tuple[list, dict]]:
