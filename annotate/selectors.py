@@ -36,7 +36,7 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
         return Campaign.objects.none()
     if user.is_superuser:
         return Campaign.objects.all()
-    return Campaign.objects.filter(memberships__user=user).distinct()
+    return Campaign.objects.filter(memberships__user=user, memberships__is_active=True).distinct()
 
 
 def campaign_and_roles(*, user, slug: str) -> tuple[Campaign | None, set[str]]:
@@ -49,7 +49,7 @@ def campaign_and_roles(*, user, slug: str) -> tuple[Campaign | None, set[str]]:
         campaign = Campaign.objects.select_related("task_schema", "guidelines").filter(slug=slug).first()
         return campaign, (roles_in_campaign(user=user, campaign=campaign) if campaign else set())
     memberships = list(
-        CampaignMembership.objects.filter(user=user, campaign__slug=slug).select_related(
+        CampaignMembership.objects.filter(user=user, campaign__slug=slug, is_active=True).select_related(
             "campaign__task_schema", "campaign__guidelines"
         )
     )
@@ -61,7 +61,7 @@ def campaign_and_roles(*, user, slug: str) -> tuple[Campaign | None, set[str]]:
 def roles_in_campaign(*, user, campaign: Campaign) -> set[str]:
     if not user.is_authenticated:
         return set()
-    roles = set(campaign.memberships.filter(user=user).values_list("role", flat=True))
+    roles = set(campaign.memberships.filter(user=user, is_active=True).values_list("role", flat=True))
     if user.is_superuser:
         roles |= {CampaignRole.PROJECT_MANAGER, CampaignRole.RESEARCHER}
     return roles

@@ -13,6 +13,7 @@ Conventions used throughout:
 """
 
 from annotate.models.campaigns import (
+    AggregationPolicy,
     Campaign,
     CampaignMembership,
     CampaignRole,
@@ -32,6 +33,7 @@ from annotate.models.tasks import (
 from annotate.models.work import Assignment, AssignmentStatus, SkipReason
 
 __all__ = [
+    "AggregationPolicy",
     "Annotation",
     "AnnotationSource",
     "AnswerValue",

@@ -12,8 +12,18 @@ class CampaignStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
-    COMPLETED = "completed", "Completed"
+    COMPLETED = "completed", "Closed"
     ARCHIVED = "archived", "Archived"
+
+
+class AggregationPolicy(models.TextChoices):
+    """How the final label of an instance is decided (``annotate.aggregation``)."""
+
+    STRICT_MAJORITY = "strict_majority", "Strict majority (humans, then imported, then LLMs)"
+    MULTIPREF_MAJORITY = "multipref_majority", "MultiPref majority (slightly merged into clearly)"
+    HELPSTEER2_PREFERENCE = "helpsteer2_preference", "HelpSteer2-Preference (mean of the 3 closest strengths)"
+    HELPSTEER2_RATINGS = "helpsteer2_ratings", "HelpSteer2 (rounded mean of the 3 most agreeing ratings)"
+    DAWID_SKENE = "dawid_skene", "Dawid–Skene (reliability-weighted, humans and LLMs)"
 
 
 class Campaign(models.Model):
@@ -46,6 +56,23 @@ class Campaign(models.Model):
     status = models.CharField(
         max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE
     )
+    # Set when a PM locks the campaign: no more claims, submits or edits; exports still work.
+    locked_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True, help_text="Shown to annotators and on the dashboard.")
+    # Annotator pool names offered for invites and memberships, e.g. ["normal", "expert"].
+    pools = models.JSONField(default=list, blank=True)
+    # Names from LLM_ANNOTATORS_JSON (and "local") that may label this campaign; empty = all.
+    allowed_llm_annotators = models.JSONField(default=list, blank=True)
+    aggregation_policy = models.CharField(
+        max_length=32, choices=AggregationPolicy.choices, default=AggregationPolicy.STRICT_MAJORITY
+    )
+    human_hourly_rate_usd = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What an hour of annotator time costs, for the dashboard's cost figures.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -59,6 +86,10 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
 
     @property
     def guidelines_markdown(self) -> str:
@@ -106,6 +137,10 @@ class CampaignMembership(models.Model):
     role = models.CharField(max_length=24, choices=CampaignRole.choices)
     # Annotator pool, e.g. "normal" or "expert" as in MultiPref; blank for the default pool.
     pool = models.CharField(max_length=40, blank=True)
+    # A deactivated (or suspended) membership grants nothing: the campaign is invisible to its user.
+    is_active = models.BooleanField(default=True)
+    # Why a quality rule or a PM suspended it; blank when active or simply deactivated.
+    suspended_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

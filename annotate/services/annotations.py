@@ -56,7 +56,7 @@ _EDITABLE_CAMPAIGN_STATUSES = {CampaignStatus.ACTIVE, CampaignStatus.PAUSED, Cam
 
 
 def submitted_answers_are_editable(campaign: Campaign) -> bool:
-    return campaign.status in _EDITABLE_CAMPAIGN_STATUSES
+    return campaign.status in _EDITABLE_CAMPAIGN_STATUSES and not campaign.is_locked
 
 
 def _attach(rows, annotation: Annotation) -> list[AnswerValue]:
@@ -98,6 +98,11 @@ def submit_annotation(
     campaign = assignment.campaign
     if assignment.status == AssignmentStatus.SUBMITTED:
         return _outcome_of_repeat(assignment=assignment, answers=answers, now=now)
+    if campaign.is_locked:
+        raise SubmissionRejected(
+            "This campaign is locked by its project manager, so no new labels are recorded; "
+            "your answer was not recorded (your saved draft is kept)."
+        )
     schema = campaign_schema(campaign)
     checked, positioned = _checked(assignment=assignment, schema=schema, answers=answers)
     for _attempt in range(2):

@@ -69,7 +69,7 @@ def claim_next_assignment(
     if current is not None:
         _renew_lease(assignment=current, campaign=campaign, now=now)
         return current
-    if campaign.status != CampaignStatus.ACTIVE:
+    if campaign.status != CampaignStatus.ACTIVE or campaign.is_locked:
         return None
     return_expired_slots(campaign=campaign, now=now)
     for attempt in range(_CLAIM_ATTEMPTS):
