@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from annotate.exports.base import Exporter, ExportOptions, ExportSummary
 from annotate.exports.dpo import DPOExporter, DPOImplicitPromptExporter, DPOStandardExporter
+from annotate.exports.generic import GenericExporter
 from annotate.exports.helpsteer2 import HelpSteer2DisagreementsExporter, HelpSteer2Exporter
 from annotate.exports.helpsteer_preference import (
     HelpSteer2PreferenceExporter,
@@ -34,6 +35,7 @@ EXPORTERS: dict[str, type[Exporter]] = {
         UltraFeedbackBinarizedExporter,
         RewardBenchExporter,
         HHRLHFExporter,
+        GenericExporter,
     )
 }
 

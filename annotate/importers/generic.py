@@ -5,6 +5,8 @@
      "messages": [{"role": "user", "content": "..."}],  # ... or "messages", ending with a user turn
      "responses": [{"model": "gpt-x", "text": "..."}, {"text": "..."}],  # see below
      "metadata": {"source": "..."}}                  # optional object, kept as it is
+                                                     # (or that object as JSON text, as the
+                                                     # ``generic`` export writes it)
 
 Roles are ``system``, ``user`` and ``assistant``; every text must be a non-empty
 string; a response's ``model`` defaults to ``"unknown"``. Other keys are ignored.
@@ -14,6 +16,7 @@ rating-only campaign takes 1 or more.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from annotate.importers.base import (
@@ -36,11 +39,7 @@ class GenericImporter(RowImporter):
         external_id = row.identifier("id")
         messages = self._messages(row)
         responses = self._responses(row, count=response_count)
-        metadata = row.row.get("metadata")
-        if metadata is None:
-            metadata = {}
-        elif not isinstance(metadata, dict):
-            row.add("metadata", "must be an object")
+        metadata = _metadata(row)
         if row.errors or external_id is None or messages is None or responses is None:
             return None
         return ParsedInstance(
@@ -93,6 +92,23 @@ class GenericImporter(RowImporter):
             if text is not None:
                 responses.append(ParsedResponse(text=text, model_name=model_name))
         return responses if len(responses) == len(value) else None
+
+
+def _metadata(row: RowChecker) -> dict:
+    value = row.row.get("metadata")
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        # The generic export writes metadata as JSON text (one column type in Parquet).
+        try:
+            value = json.loads(value)
+        except ValueError:
+            row.add("metadata", "is text but not JSON; give an object or an object's JSON text")
+            return {}
+    if not isinstance(value, dict):
+        row.add("metadata", "must be an object (or an object's JSON text)")
+        return {}
+    return value
 
 
 def parse_messages(row: RowChecker, value: Any, field: str) -> list[dict[str, str]] | None:

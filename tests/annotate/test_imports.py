@@ -172,7 +172,7 @@ def test_every_error_of_every_row_is_reported_in_line_order(campaign):
 
     assert error_texts(campaign, data) == [
         'line 1, field "id": is required',
-        'line 1, field "metadata": must be an object',
+        'line 1, field "metadata": must be an object (or an object\'s JSON text)',
         'line 3, field "prompt": must be a non-empty string',
         f'line 3, field "responses": {ONE_IS_NOT_A_PAIR}',
     ]
