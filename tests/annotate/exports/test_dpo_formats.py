@@ -101,26 +101,36 @@ def test_kto_rows_are_one_desirable_and_one_undesirable_completion_per_pair(
     assert len(rows) == 2 * (1 + len(by_llm)) == job.result["rows"]
 
 
-def test_trl_column_contract_of_the_dpo_and_kto_files(campaign, annotator, researcher, tmp_path):
-    """What TRL's preference trainers read (TRL itself is not a dependency: it checks the same
-    keys; ``is_conversational`` looks for a list of role/content dicts in the first of them)."""
+def test_trl_reads_the_dpo_and_kto_files_as_its_preference_trainers_do(campaign, annotator, researcher, tmp_path):
+    """TRL's own dataset utilities on the exported files: ``is_conversational`` tells the
+    conversational forms from the standard ones; ``maybe_extract_prompt`` recovers the explicit
+    form's prompt from the implicit-prompt file; ``unpair_preference_dataset`` turns the DPO file
+    into exactly the rows of the KTO export."""
+    from trl.data_utils import is_conversational, maybe_extract_prompt, unpair_preference_dataset
+
     labelled_campaign(campaign, annotator)
+    conversational = load(export(campaign, researcher, "dpo", file_type="parquet"), tmp_path)
+    standard = load(export(campaign, researcher, "dpo_standard"), tmp_path)
+    implicit = load(export(campaign, researcher, "dpo_implicit"), tmp_path)
+    kto = load(export(campaign, researcher, "kto"), tmp_path)
 
-    def is_conversational(row):
-        key = next(k for k in ("prompt", "chosen", "rejected", "completion", "messages") if k in row)
-        value = row[key]
-        return isinstance(value, list) and isinstance(value[0], dict) and {"role", "content"} <= set(value[0])
+    assert all(is_conversational(row) for row in conversational)
+    assert all(is_conversational(row) for row in implicit)
+    assert not any(is_conversational(row) for row in standard)
+    assert not any(is_conversational(row) for row in kto)
+    assert {"prompt", "chosen", "rejected"} <= set(conversational.column_names) & set(standard.column_names)
+    assert {"prompt", "completion", "label"} <= set(kto.column_names)
 
-    conversational = load(export(campaign, researcher, "dpo", file_type="parquet"), tmp_path)[0]
-    standard = load(export(campaign, researcher, "dpo_standard"), tmp_path)[0]
-    implicit = load(export(campaign, researcher, "dpo_implicit"), tmp_path)[0]
-    kto = load(export(campaign, researcher, "kto"), tmp_path)[0]
+    explicit = {row["id"]: row for row in conversational}
+    for row in implicit:
+        extracted = maybe_extract_prompt({"chosen": row["chosen"], "rejected": row["rejected"]})
+        assert extracted["prompt"] == explicit[row["id"]]["prompt"]
+        assert (extracted["chosen"], extracted["rejected"]) == (explicit[row["id"]]["chosen"], explicit[row["id"]]["rejected"])
 
-    assert is_conversational(conversational) and is_conversational(implicit)
-    assert not is_conversational(standard) and not is_conversational(kto)
-    assert {"prompt", "chosen", "rejected"} <= set(conversational) and {"prompt", "chosen", "rejected"} <= set(standard)
-    assert {"chosen", "rejected"} <= set(implicit)
-    assert {"prompt", "completion", "label"} <= set(kto) and isinstance(kto["label"], bool)
+    unpaired = unpair_preference_dataset(standard.select_columns(["id", "prompt", "chosen", "rejected"]))
+    assert sorted((r["id"], r["prompt"], r["completion"], r["label"]) for r in unpaired) == sorted(
+        (r["id"], r["prompt"], r["completion"], r["label"]) for r in kto
+    )
 
 
 @pytest.mark.parametrize("file_type", ["jsonl", "parquet"])
