@@ -457,8 +457,20 @@ def instances_of(*, campaign: Campaign, route: str | None = None, state: str | N
     return instances
 
 
-def annotations_of(*, campaign: Campaign, source: str | None = None) -> QuerySet[Annotation]:
-    """The campaign's labels, oldest first, with what is needed to say where each came from."""
+def annotations_of(
+    *,
+    campaign: Campaign,
+    source: str | None = None,
+    pool: str | None = None,
+    model_name: str | None = None,
+    instance_external_id: str | None = None,
+    changed_since: datetime | None = None,
+) -> QuerySet[Annotation]:
+    """The campaign's labels, oldest first, with what is needed to say where each came from.
+
+    Filters (None = no restriction): ``pool`` ("" is the default pool), ``model_name`` (an LLM
+    annotator), ``instance_external_id``, and ``changed_since``: labels created or revised at
+    or after that time, so a client can sync incrementally."""
     annotations = (
         Annotation.objects.filter(campaign=campaign)
         .select_related("instance", "guidelines", "task_schema")
@@ -467,6 +479,14 @@ def annotations_of(*, campaign: Campaign, source: str | None = None) -> QuerySet
     )
     if source:
         annotations = annotations.filter(source=source)
+    if pool is not None:
+        annotations = annotations.filter(pool=pool)
+    if model_name:
+        annotations = annotations.filter(model_name=model_name)
+    if instance_external_id is not None:
+        annotations = annotations.filter(instance__external_id=instance_external_id)
+    if changed_since is not None:
+        annotations = annotations.filter(Q(created_at__gte=changed_since) | Q(updated_at__gte=changed_since))
     return annotations
 
 

@@ -151,6 +151,12 @@ class SubmissionResultSerializer(serializers.Serializer):
 
 class AnnotationFilterSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=AnnotationSource.choices, required=False)
+    pool = serializers.CharField(required=False, allow_blank=True, max_length=40, help_text="An annotator pool; empty for the default pool.")
+    model_name = serializers.CharField(required=False, max_length=200, help_text="An LLM annotator's model.")
+    instance = serializers.CharField(required=False, max_length=200, help_text="An instance's external id.")
+    changed_since = serializers.DateTimeField(
+        required=False, help_text="Labels created or revised at or after this time (ISO 8601), for incremental sync."
+    )
 
 
 class AnswerValueSerializer(serializers.Serializer):

@@ -227,7 +227,8 @@ class SubmitView(APIView):
 
 class AnnotationListView(GenericAPIView):
     """The campaign's labels with provenance (project managers and researchers), filtered
-    by ``source`` (human, imported, llm)."""
+    by ``source`` (human, imported, llm), ``pool``, ``model_name``, ``instance`` (external id)
+    and ``changed_since`` (created or revised since; for incremental sync)."""
 
     serializer_class = AnnotationSerializer
 
@@ -236,7 +237,17 @@ class AnnotationListView(GenericAPIView):
         campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=READERS)
         filters = AnnotationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(annotations_of(campaign=campaign, source=filters.validated_data.get("source")))
+        wanted = filters.validated_data
+        page = self.paginate_queryset(
+            annotations_of(
+                campaign=campaign,
+                source=wanted.get("source"),
+                pool=wanted.get("pool"),
+                model_name=wanted.get("model_name"),
+                instance_external_id=wanted.get("instance"),
+                changed_since=wanted.get("changed_since"),
+            )
+        )
         return self.get_paginated_response(AnnotationSerializer(page, many=True).data)
 
 

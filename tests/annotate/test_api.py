@@ -474,6 +474,35 @@ def test_annotations_carry_provenance_and_filter_by_source(campaign, annotator, 
     assert reader.get(reverse("api_annotations", args=[campaign.slug]), {"source": "llm"}).json()["count"] == 0
 
 
+def test_annotations_filter_by_pool_model_instance_and_changed_since(campaign, annotator, researcher):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.annotate.exports.helpers import label_by_human, label_by_llm
+
+    first = label_by_human(campaign, annotator, 2)
+    Annotation.objects.filter(instance=first).update(pool="expert")
+    others = list(campaign.instances.exclude(pk=first.pk).order_by("pk"))
+    label_by_llm(campaign, others[:2], -1, model_name="judge-x")
+    label_by_llm(campaign, others[2:], 1, model_name="judge-y")
+    Annotation.objects.filter(model_name="judge-x").update(created_at=timezone.now() - timedelta(days=3))
+    reader = api_client(researcher)
+
+    def ids(**params):
+        body = reader.get(reverse("api_annotations", args=[campaign.slug]), params)
+        assert body.status_code == 200, body.content
+        return sorted((row["instance"], row["source"]) for row in body.json()["results"])
+
+    assert ids(pool="expert") == [(first.external_id, "human")]
+    assert ids(model_name="judge-y") == [(i.external_id, "llm") for i in others[2:]]
+    assert ids(instance=others[0].external_id) == [(others[0].external_id, "llm")]
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    assert ids(changed_since=since) == sorted([(first.external_id, "human")] + [(i.external_id, "llm") for i in others[2:]])
+    refused = reader.get(reverse("api_annotations", args=[campaign.slug]), {"changed_since": "yesterday"})
+    assert refused.status_code == 400 and "changed_since" in json.dumps(refused.json())
+
+
 def test_a_researcher_added_later_sees_the_labels(campaign, outsider):
     reader = api_client(outsider)
     assert reader.get(reverse("api_annotations", args=[campaign.slug])).status_code == 404

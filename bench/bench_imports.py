@@ -1,0 +1,125 @@
+"""Import throughput (rows/s) and peak traced memory for 100k generic instances, against a
+row-at-a-time baseline measured in the same run.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/prefroute .venv/bin/python bench/bench_imports.py
+    ... --quick     (5k instances: checks that it runs)
+
+Cases, each into a fresh campaign of a throwaway test database:
+- ``check only``: parse and validate every row (what a preview or a rejected file costs);
+- ``import_instances``: the platform's import (check everything, then batched bulk INSERTs of
+  instances, responses and queue items in one transaction);
+- ``row-at-a-time baseline``: the same checked rows written with one ``create()`` per instance,
+  response and queue item (what a straightforward ORM loop does), timed on a 10% slice and
+  reported per row, so the ratio compares like with like.
+Each case runs twice: once timed, once under tracemalloc for the peak (tracemalloc slows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def generic_file(n: int) -> bytes:
+    rows = (
+        json.dumps(
+            {
+                "id": f"bench-{i}",
+                "prompt": f"Question {i}: explain why the sky looks blue at noon and red at dusk.",
+                "responses": [
+                    {"model": "model-a", "text": f"Answer A to {i}: Rayleigh scattering favours short wavelengths."},
+                    {"model": "model-b", "text": f"Answer B to {i}: the atmosphere reflects the ocean's colour."},
+                ],
+                "metadata": {"n": i, "source": "bench"},
+            }
+        )
+        for i in range(n)
+    )
+    return "\n".join(rows).encode()
+
+
+def row_at_a_time(*, campaign, parsed) -> int:
+    from django.db import transaction
+
+    from annotate.models import Instance, QueueItem, Response
+
+    with transaction.atomic():
+        for item in parsed:
+            instance = Instance.objects.create(
+                campaign=campaign, external_id=item.external_id, messages=item.messages, metadata=item.metadata
+            )
+            for position, response in enumerate(item.responses):
+                Response.objects.create(
+                    instance=instance, position=position, model_name=response.model_name, text=response.text
+                )
+            QueueItem.objects.create(campaign=campaign, instance=instance, required_overlap=campaign.overlap)
+    return len(parsed)
+
+
+def measure(name: str, work) -> dict:
+    started = time.perf_counter()
+    rows = work()
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    work()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"case": name, "rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
+            "peak_traced_mib": round(peak / 2**20, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    from annotate.services.campaigns import create_campaign
+    from annotate.services.imports import check_file, import_instances
+
+    setup_test_environment()
+    databases = setup_databases(verbosity=0, interactive=False)
+    try:
+        user = get_user_model().objects.create_user("bench")
+        n = 5_000 if args.quick else 100_000
+        data = generic_file(n)
+        campaigns = iter(create_campaign(name=f"Bench imports {i}", created_by=user) for i in range(10))
+
+        check = measure("check only", lambda: len(check_file(campaign=next(campaigns), data=data, file_format="generic")))
+        current = measure(
+            "import_instances",
+            lambda: import_instances(campaign=next(campaigns), data=data, file_format="generic").created,
+        )
+        slice_rows = data.split(b"\n")[: max(n // 10, 1)]
+        sliced = b"\n".join(slice_rows)
+        parsed = check_file(campaign=next(campaigns), data=sliced, file_format="generic")
+        baseline = measure("row-at-a-time baseline (10% slice)", lambda: row_at_a_time(campaign=next(campaigns), parsed=parsed))
+        print(
+            json.dumps(
+                {
+                    "instances": n,
+                    "file_mib": round(len(data) / 2**20, 1),
+                    "results": [check, current, baseline],
+                    "import_vs_baseline_rows_per_s": round(current["rows_per_s"] / baseline["rows_per_s"], 1),
+                },
+                indent=2,
+            )
+        )
+    finally:
+        teardown_databases(databases, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
