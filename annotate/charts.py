@@ -86,7 +86,9 @@ def stacked_bars(*, title: str, bars: Sequence[StackedBar], width: int = 640) ->
                 )
             x += w
         if not total:
-            body.append(f'<rect x="{label_w}" y="{y}" width="{plot_w}" height="20" fill="none" stroke="#c9ced6"/>')
+            body.append(
+                f'<rect x="{label_w}" y="{y}" width="{plot_w}" height="20" fill="none" stroke="#c9ced6"/>'
+            )
         numbers = " / ".join(_num(s.value) for s in bar.segments)
         body.append(f'<text x="{label_w + plot_w + 8}" y="{y + 15}">{escape(numbers)}</text>')
     legend_y = top + len(bars) * row_h + 14
@@ -114,7 +116,12 @@ def bars(*, title: str, bars: Sequence[Bar], unit: str = "", width: int = 640) -
 
 
 def lines(
-    *, title: str, x_labels: Sequence[str], series: Sequence[Series], width: int = 640, height: int = 220
+    *,
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    width: int = 640,
+    height: int = 220,
 ) -> SafeString:
     """One line per series over shared x positions; the first and last x labels are written
     under the axis, every point has a tooltip."""
@@ -139,7 +146,9 @@ def lines(
         colour = PALETTE[k % len(PALETTE)]
         points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(s.values))
         if n > 1:
-            body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+            body.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+            )
         for i, v in enumerate(s.values):
             body.append(
                 f'<circle cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="3" fill="{colour}">'

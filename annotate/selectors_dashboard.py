@@ -184,7 +184,9 @@ def get_route_progress(*, campaign: Campaign) -> tuple[RouteProgress, ...]:
         .annotate(n=Count("id"))
         .order_by()
     }
-    llm_of = Annotation.objects.filter(instance=OuterRef("instance_id"), source=AnnotationSource.LLM)
+    llm_of = Annotation.objects.filter(
+        instance=OuterRef("instance_id"), source=AnnotationSource.LLM
+    )
     llm_done = (
         QueueItem.objects.filter(campaign=campaign, route=Route.LLM).filter(Exists(llm_of)).count()
     )
@@ -260,7 +262,11 @@ def get_throughput(*, campaign: Campaign, now: dt.datetime | None = None) -> Thr
         human, llm = folded.get(moment, (0, 0))
         buckets.append(ThroughputBucket(start=moment, human=human, llm=llm))
         # Daily steps are taken in local time and re-normalised, so a DST change keeps midnight.
-        moment = start_of(timezone.localtime(moment + step)) if timezone.is_aware(moment) else moment + step
+        moment = (
+            start_of(timezone.localtime(moment + step))
+            if timezone.is_aware(moment)
+            else moment + step
+        )
     truncated = len(buckets) > MAX_BUCKETS
     return Throughput(
         bucket=bucket,
@@ -310,7 +316,9 @@ def get_cost(*, campaign: Campaign, progress: tuple[RouteProgress, ...]) -> Cost
     llm_remaining = by_route[Route.LLM].remaining if Route.LLM in by_route else 0
     llm_cost = Decimal(totals["llm_cost"] or 0)
     per_llm = (
-        (llm_cost / totals["llm_costed"]).quantize(MICRO, ROUND_HALF_UP) if totals["llm_costed"] else None
+        (llm_cost / totals["llm_costed"]).quantize(MICRO, ROUND_HALF_UP)
+        if totals["llm_costed"]
+        else None
     )
     return Cost(
         hourly_rate_usd=rate,
@@ -321,14 +329,18 @@ def get_cost(*, campaign: Campaign, progress: tuple[RouteProgress, ...]) -> Cost
         human_cost_per_label_usd=per_human,
         human_labels_remaining=max(0, human_remaining),
         human_projected_usd=(
-            (per_human * max(0, human_remaining)).quantize(CENTS, ROUND_HALF_UP) if per_human is not None else None
+            (per_human * max(0, human_remaining)).quantize(CENTS, ROUND_HALF_UP)
+            if per_human is not None
+            else None
         ),
         llm_labels=totals["llm_labels"],
         llm_costed=totals["llm_costed"],
         llm_cost_usd=llm_cost.quantize(MICRO, ROUND_HALF_UP),
         llm_cost_per_label_usd=per_llm,
         llm_labels_remaining=llm_remaining,
-        llm_projected_usd=(per_llm * llm_remaining).quantize(MICRO, ROUND_HALF_UP) if per_llm is not None else None,
+        llm_projected_usd=(per_llm * llm_remaining).quantize(MICRO, ROUND_HALF_UP)
+        if per_llm is not None
+        else None,
         llm_prompt_tokens=totals["prompt_tokens"] or 0,
         llm_completion_tokens=totals["completion_tokens"] or 0,
         llm_with_tokens=totals["llm_with_tokens"],
@@ -352,7 +364,9 @@ def get_model_usage(*, campaign: Campaign) -> tuple[ModelUsage, ...]:
         ModelUsage(
             model_name=row["model_name"],
             labels=row["labels"],
-            cost_usd=None if row["cost"] is None else Decimal(row["cost"]).quantize(MICRO, ROUND_HALF_UP),
+            cost_usd=None
+            if row["cost"] is None
+            else Decimal(row["cost"]).quantize(MICRO, ROUND_HALF_UP),
             prompt_tokens=row["prompt_tokens"] or 0,
             completion_tokens=row["completion_tokens"] or 0,
         )
@@ -389,15 +403,23 @@ def get_annotator_rows(*, campaign: Campaign) -> tuple[AnnotatorRow, ...]:
     medians = _median_seconds(human)
     # Someone who only skipped is in the table too (a skip is activity).
     skip_only = set(skips) - set(labelled) - set(members)
-    usernames = dict(
-        Assignment.objects.filter(annotator_id__in=skip_only, campaign=campaign)
-        .values_list("annotator_id", "annotator__username")
-        .distinct()
-    ) if skip_only else {}
+    usernames = (
+        dict(
+            Assignment.objects.filter(annotator_id__in=skip_only, campaign=campaign)
+            .values_list("annotator_id", "annotator__username")
+            .distinct()
+        )
+        if skip_only
+        else {}
+    )
     rows = []
     for user_id in set(labelled) | set(members) | skip_only:
         stats = labelled.get(user_id)
-        username = members.get(user_id) or (stats and stats["annotator__username"]) or usernames.get(user_id, "")
+        username = (
+            members.get(user_id)
+            or (stats and stats["annotator__username"])
+            or usernames.get(user_id, "")
+        )
         rows.append(
             AnnotatorRow(
                 user_id=user_id,
@@ -423,14 +445,18 @@ def _median_seconds(human_labels) -> dict[int, float]:
     """
     timed = human_labels.filter(time_spent_seconds__isnull=False)
     ranked = timed.annotate(
-        rank=Window(RowNumber(), partition_by=[F("annotator_id")], order_by=[F("time_spent_seconds").asc(), F("id")]),
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("annotator_id")],
+            order_by=[F("time_spent_seconds").asc(), F("id")],
+        ),
         of=Window(Count("id"), partition_by=[F("annotator_id")]),
     )
     # The middle rows: rank = floor((of + 1) / 2) and rank = floor(of / 2) + 1 (the same row
     # when ``of`` is odd). Integer division in SQL.
-    middle = ranked.filter(
-        Q(rank=(F("of") + 1) / 2) | Q(rank=F("of") / 2 + 1)
-    ).values_list("annotator_id", "time_spent_seconds")
+    middle = ranked.filter(Q(rank=(F("of") + 1) / 2) | Q(rank=F("of") / 2 + 1)).values_list(
+        "annotator_id", "time_spent_seconds"
+    )
     found: dict[int, list[float]] = {}
     for user_id, seconds in middle:
         found.setdefault(user_id, []).append(seconds)

@@ -68,7 +68,11 @@ def routed(pm, annotator, second_annotator, researcher):
     item-2. An LLM labels item-4 ($0.002, 1000 + 200 tokens) and item-3 (no cost recorded).
     """
     campaign = build_campaign(
-        pm=pm, annotators=[annotator, second_annotator], researchers=[researcher], n_instances=6, overlap=2
+        pm=pm,
+        annotators=[annotator, second_annotator],
+        researchers=[researcher],
+        n_instances=6,
+        overlap=2,
     )
     campaign.human_hourly_rate_usd = Decimal("36.00")
     campaign.save(update_fields=["human_hourly_rate_usd"])
@@ -78,10 +82,11 @@ def routed(pm, annotator, second_annotator, researcher):
     set_route(campaign, Route.LLM, "item-4", "item-5")
     assert label(campaign, annotator, seconds=100).instance.external_id == "item-2"
     assert label(campaign, annotator, seconds=200).instance.external_id == "item-0"
-    assert claim_next_assignment(campaign=campaign, annotator=second_annotator).instance.external_id == "item-2"
-    llm_label(
-        campaign, "item-4", cost=0.002, raw={"prompt_tokens": 1000, "completion_tokens": 200}
+    assert (
+        claim_next_assignment(campaign=campaign, annotator=second_annotator).instance.external_id
+        == "item-2"
     )
+    llm_label(campaign, "item-4", cost=0.002, raw={"prompt_tokens": 1000, "completion_tokens": 200})
     llm_label(campaign, "item-3", model="local-rm/test")
     return campaign
 
@@ -90,13 +95,33 @@ def test_progress_counts_done_assigned_and_remaining_labels_per_route(routed):
     progress = {row.route: row for row in get_dashboard(campaign=routed).progress}
 
     human, unrouted, llm = progress[Route.HUMAN], progress[Route.UNROUTED], progress[Route.LLM]
-    assert (human.items, human.required, human.done, human.assigned, human.remaining) == (2, 4, 1, 0, 3)
-    assert (unrouted.items, unrouted.required, unrouted.done, unrouted.assigned, unrouted.remaining) == (
-        2, 4, 1, 1, 2,
+    assert (human.items, human.required, human.done, human.assigned, human.remaining) == (
+        2,
+        4,
+        1,
+        0,
+        3,
+    )
+    assert (
+        unrouted.items,
+        unrouted.required,
+        unrouted.done,
+        unrouted.assigned,
+        unrouted.remaining,
+    ) == (
+        2,
+        4,
+        1,
+        1,
+        2,
     )
     # An LLM label on an unrouted item is not progress of the LLM route.
     assert (llm.items, llm.done, llm.assigned, llm.remaining) == (2, 1, None, 1)
-    assert [row.route for row in get_dashboard(campaign=routed).progress] == ["human", "unrouted", "llm"]
+    assert [row.route for row in get_dashboard(campaign=routed).progress] == [
+        "human",
+        "unrouted",
+        "llm",
+    ]
 
 
 def test_cost_so_far_is_recorded_time_at_the_hourly_rate_plus_recorded_llm_cost(routed):
@@ -107,7 +132,11 @@ def test_cost_so_far_is_recorded_time_at_the_hourly_rate_plus_recorded_llm_cost(
     assert cost.human_cost_usd == Decimal("3.00")
     assert cost.human_cost_per_label_usd == Decimal("1.50")
     assert (cost.llm_labels, cost.llm_costed, cost.llm_cost_usd) == (2, 1, Decimal("0.002"))
-    assert (cost.llm_prompt_tokens, cost.llm_completion_tokens, cost.llm_with_tokens) == (1000, 200, 1)
+    assert (cost.llm_prompt_tokens, cost.llm_completion_tokens, cost.llm_with_tokens) == (
+        1000,
+        200,
+        1,
+    )
 
 
 def test_projected_cost_is_cost_per_label_times_labels_still_to_come(routed):
@@ -137,13 +166,17 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def set_created(campaign, external_id, source, when):
-    Annotation.objects.filter(campaign=campaign, instance__external_id=external_id, source=source).update(
-        created_at=when
+    Annotation.objects.filter(
+        campaign=campaign, instance__external_id=external_id, source=source
+    ).update(created_at=when)
+
+
+def test_throughput_counts_human_and_llm_labels_per_hour_with_empty_hours(
+    pm, annotator, second_annotator
+):
+    campaign = build_campaign(
+        pm=pm, annotators=[annotator, second_annotator], n_instances=3, overlap=2
     )
-
-
-def test_throughput_counts_human_and_llm_labels_per_hour_with_empty_hours(pm, annotator, second_annotator):
-    campaign = build_campaign(pm=pm, annotators=[annotator, second_annotator], n_instances=3, overlap=2)
     label(campaign, annotator)  # item-0
     label(campaign, second_annotator)  # item-0
     label(campaign, annotator)  # item-1
@@ -175,7 +208,10 @@ def test_throughput_counts_per_day_once_labels_span_more_than_two_days(pm, annot
 
     assert throughput.bucket == "day"
     assert [(b.start, b.human) for b in throughput.buckets] == [
-        (at(2, 0), 2), (at(3, 0), 0), (at(4, 0), 0), (at(5, 0), 1),
+        (at(2, 0), 2),
+        (at(3, 0), 0),
+        (at(4, 0), 0),
+        (at(5, 0), 1),
     ]
 
 
@@ -187,8 +223,12 @@ def test_a_changed_answer_is_not_counted_again_in_throughput(pm, annotator):
     assert get_throughput(campaign=campaign).human_total == 1
 
 
-def test_annotator_table_has_labels_median_time_last_activity_and_skips(pm, annotator, second_annotator):
-    campaign = build_campaign(pm=pm, annotators=[annotator, second_annotator], n_instances=6, overlap=2)
+def test_annotator_table_has_labels_median_time_last_activity_and_skips(
+    pm, annotator, second_annotator
+):
+    campaign = build_campaign(
+        pm=pm, annotators=[annotator, second_annotator], n_instances=6, overlap=2
+    )
     idle = make_user("idle-annotator")
     add_member(campaign=campaign, user=idle, role=CampaignRole.ANNOTATOR)
     for seconds in (100, 200):
@@ -196,7 +236,9 @@ def test_annotator_table_has_labels_median_time_last_activity_and_skips(pm, anno
     for seconds in (90, 10, None, 20):
         label(campaign, second_annotator, seconds=seconds)
     skipped = claim_next_assignment(campaign=campaign, annotator=second_annotator)
-    skip_assignment(assignment_id=skipped.pk, annotator=second_annotator, reason=SkipReason.CANNOT_JUDGE)
+    skip_assignment(
+        assignment_id=skipped.pk, annotator=second_annotator, reason=SkipReason.CANNOT_JUDGE
+    )
 
     rows = {row.username: row for row in get_dashboard(campaign=campaign).annotators}
 
@@ -205,7 +247,12 @@ def test_annotator_table_has_labels_median_time_last_activity_and_skips(pm, anno
     assert (first.labels, first.timed, first.median_seconds, first.skips) == (2, 2, 150.0, 0)
     # The median rests on the 3 labels with a recorded time.
     assert (second.labels, second.timed, second.median_seconds, second.skips) == (4, 3, 20.0, 1)
-    assert (unused.labels, unused.median_seconds, unused.last_activity, unused.skips) == (0, None, None, 0)
+    assert (unused.labels, unused.median_seconds, unused.last_activity, unused.skips) == (
+        0,
+        None,
+        None,
+        0,
+    )
     latest = Annotation.objects.filter(annotator=annotator).order_by("-created_at").first()
     assert first.last_activity == latest.created_at
     assert first.pseudonym == pseudonym_of(campaign_id=campaign.pk, user_id=annotator.pk)
@@ -225,8 +272,15 @@ def test_pm_sees_the_dashboard_with_figures_and_what_they_rest_on(routed, pm):
 
 def test_campaign_page_links_the_dashboard_for_pms_only(campaign, pm, annotator):
     url = reverse("campaign_dashboard", args=[campaign.slug])
-    assert url in logged_in(pm).get(reverse("campaign_detail", args=[campaign.slug])).content.decode()
-    assert url not in logged_in(annotator).get(reverse("campaign_detail", args=[campaign.slug])).content.decode()
+    assert (
+        url in logged_in(pm).get(reverse("campaign_detail", args=[campaign.slug])).content.decode()
+    )
+    assert (
+        url
+        not in logged_in(annotator)
+        .get(reverse("campaign_detail", args=[campaign.slug]))
+        .content.decode()
+    )
 
 
 def test_polling_gets_only_the_figures_fragment(routed, pm):
@@ -263,19 +317,24 @@ def test_svg_charts_escape_every_label():
     svg = str(
         charts.bars(title="<b>t</b>", bars=[charts.Bar('<script>x</script>"', 3)])
         + charts.stacked_bars(
-            title="s", bars=[charts.StackedBar("<i>", (charts.Segment("<done>", 1), charts.Segment("r", 2)))]
+            title="s",
+            bars=[charts.StackedBar("<i>", (charts.Segment("<done>", 1), charts.Segment("r", 2)))],
         )
         + charts.lines(title="l", x_labels=["<x>", "y"], series=[charts.Series("<s>", (1.0, 2.0))])
     )
 
     assert "<script>" not in svg and "<b>" not in svg and "<i>" not in svg and "<done>" not in svg
-    assert "&lt;script&gt;x&lt;/script&gt;&quot;" in svg and "&lt;s&gt;" in svg and "&lt;x&gt;" in svg
+    assert (
+        "&lt;script&gt;x&lt;/script&gt;&quot;" in svg and "&lt;s&gt;" in svg and "&lt;x&gt;" in svg
+    )
 
 
 def test_stacked_bar_segments_are_shares_of_their_row():
     svg = str(
         charts.stacked_bars(
-            title="p", bars=[charts.StackedBar("r", (charts.Segment("a", 1), charts.Segment("b", 3)))], width=560
+            title="p",
+            bars=[charts.StackedBar("r", (charts.Segment("a", 1), charts.Segment("b", 3)))],
+            width=560,
         )
     )
     # The plot is 560 - 150 - 160 = 250 wide: 1 of 4 is 62.5, 3 of 4 is 187.5.
@@ -298,7 +357,9 @@ def test_dashboard_is_for_the_campaigns_pms_only(campaign, annotator, researcher
 
 def test_site_admin_sees_any_dashboard(campaign):
     admin = make_user("admin", is_superuser=True)
-    assert logged_in(admin).get(reverse("campaign_dashboard", args=[campaign.slug])).status_code == 200
+    assert (
+        logged_in(admin).get(reverse("campaign_dashboard", args=[campaign.slug])).status_code == 200
+    )
 
 
 def grow(campaign, annotators, *, llm_models):
