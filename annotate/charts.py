@@ -48,7 +48,8 @@ def _num(value: float) -> str:
 def _svg(*, title: str, width: int, height: int, body: list[str]) -> SafeString:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" {FONT}><title>{escape(title)}</title>'
+        f'width="{width}" height="{height}" style="max-width:100%;height:auto" {FONT}>'
+        f"<title>{escape(title)}</title>"
     )
     # Every interpolated string above and in ``body`` went through ``escape``.
     return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308

@@ -25,7 +25,7 @@ def dashboard_charts(dashboard: Dashboard) -> dict:
         title="Progress by route",
         bars=[
             charts.StackedBar(
-                label=f"{row.label} ({row.unit})",
+                label=row.label,
                 segments=(
                     charts.Segment("done", row.done),
                     charts.Segment("assigned", row.assigned or 0),
@@ -52,12 +52,10 @@ def dashboard_charts(dashboard: Dashboard) -> dict:
     by_annotator = charts.bars(
         title="Human labels by annotator",
         bars=[charts.Bar(row.username, row.labels) for row in dashboard.annotators],
-        unit="labels",
     )
     by_model = charts.bars(
         title="LLM labels by model",
         bars=[charts.Bar(model.model_name, model.labels) for model in dashboard.models],
-        unit="labels",
     )
     return {
         "progress_chart": progress,
