@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from annotate import charts
@@ -72,4 +73,7 @@ def campaign_dashboard(request, slug: str):
     dashboard = get_dashboard(campaign=campaign)
     context = {"campaign": campaign, "dashboard": dashboard, **dashboard_charts(dashboard)}
     template = "annotate/dashboard/figures.html" if request.htmx else "annotate/dashboard/page.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # The page and its fragment share a URL: a browser cache must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response

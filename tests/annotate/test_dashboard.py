@@ -291,6 +291,7 @@ def test_polling_gets_only_the_figures_fragment(routed, pm):
     assert html.lstrip().startswith('<div id="dashboard-figures"')
     assert 'hx-trigger="every 15s"' in html
     assert "<html" not in html and "<svg" in html
+    assert "HX-Request" in response["Vary"]
 
 
 def test_full_page_also_polls_and_offers_a_plain_refresh_link(routed, pm):
