@@ -3,7 +3,7 @@ from django.urls import path
 
 from annotate.api import auth as api_auth
 from annotate.api import views as api
-from annotate.views import campaigns, exports, labelling, manage
+from annotate.views import campaigns, dashboard, exports, labelling, manage
 
 urlpatterns = [
     path("", campaigns.home, name="home"),
@@ -46,6 +46,8 @@ urlpatterns = [
         exports.download_export_file,
         name="download_export_file",
     ),
+    # issue 17: PM dashboard and import preview
+    path("campaigns/<slug:slug>/dashboard/", dashboard.campaign_dashboard, name="campaign_dashboard"),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
     path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
     path("api/campaigns/", api.CampaignListView.as_view(), name="api_campaigns"),

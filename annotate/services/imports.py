@@ -167,17 +167,31 @@ def check_file(
     *, campaign: Campaign, data: bytes, file_format: str, progress: Progress | None = None
 ) -> list[ParsedInstance]:
     """Parse and check every row without writing; raise :class:`ImportRejected` on errors."""
+    parsed, errors = check_rows(campaign=campaign, data=data, file_format=file_format, progress=progress)
+    if errors:
+        raise ImportRejected(errors)
+    return parsed
+
+
+def check_rows(
+    *, campaign: Campaign, data: bytes, file_format: str, progress: Progress | None = None
+) -> tuple[list[ParsedInstance], list[RowError]]:
+    """Parse and check every row without writing: the valid rows and every error.
+
+    A problem with the file as a whole (unknown format, too large, unreadable, empty) is one
+    error on line 0 and no rows. Reads nothing beyond ``data``; writes nothing.
+    """
     report = progress or _no_progress
     importer = get_importer(file_format)
     if importer is None:
-        raise ImportRejected([_unknown_format_error(file_format)])
+        return [], [_unknown_format_error(file_format)]
     max_bytes = settings.IMPORT_MAX_BYTES
     if len(data) > max_bytes:
-        raise ImportRejected([_too_large_error(len(data), max_bytes)])
+        return [], [_too_large_error(len(data), max_bytes)]
     try:
         text = decompress(data, max_bytes=max_bytes)
     except FileUnreadable as exc:
-        raise ImportRejected([RowError(0, "", str(exc))]) from None
+        return [], [RowError(0, "", str(exc))]
 
     total_lines = count_lines(text)
     errors: list[RowError] = []
@@ -210,16 +224,14 @@ def check_file(
         parsed.append(item)
 
     if not parsed and not errors:
-        raise ImportRejected([RowError(0, "", "the file contains no rows")])
+        return [], [RowError(0, "", "the file contains no rows")]
     schema = campaign_schema(campaign)
     for item in parsed:
         if item.labels:
             errors.extend(check_imported_labels(schema=schema, item=item).errors)
     errors.extend(_existing_id_errors(campaign=campaign, parsed=parsed))
     report(total_lines, total_lines, f"Checked {total_lines:,} lines")
-    if errors:
-        raise ImportRejected(errors)
-    return parsed
+    return parsed, errors
 
 
 def response_count_for(*, campaign: Campaign) -> ResponseCount:

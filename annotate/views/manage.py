@@ -12,6 +12,12 @@ from annotate.forms import ImportUploadForm
 from annotate.importers import IMPORT_FORMATS
 from annotate.models import CampaignRole
 from annotate.permissions import get_campaign_for_role_or_404, get_job_for_user_or_404
+from annotate.services.import_preview import (
+    PreviewExpired,
+    open_sealed_upload,
+    preview_import,
+    seal_upload,
+)
 from annotate.services.imports import ImportRejected, ImportTooLarge, import_or_enqueue
 from annotate.services.llm_jobs import (
     JobAlreadyRunning,
@@ -42,35 +48,109 @@ def import_summary_text(summary) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_instances_page(request, slug: str):
+    """Upload a file and import it at once ("import"), or see its first rows and every error
+    first ("preview", which writes nothing) and then confirm (a ``sealed`` upload)."""
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
-    context: dict = {"campaign": campaign, "errors": [], "total_errors": 0, "created": None}
-    if request.method == "POST":
+    context: dict = {
+        "campaign": campaign,
+        "errors": [],
+        "total_errors": 0,
+        "created": None,
+        "preview": None,
+    }
+    form = ImportUploadForm(format_choices=_format_choices())
+    if request.method == "POST" and request.POST.get("sealed"):
+        try:
+            sealed = open_sealed_upload(
+                campaign=campaign, user_id=request.user.pk, token=request.POST["sealed"]
+            )
+        except PreviewExpired as exc:
+            context["confirm_error"] = str(exc)
+        else:
+            response = _import(
+                request,
+                campaign=campaign,
+                form=form,
+                context=context,
+                filename=sealed.filename,
+                data=sealed.data,
+                file_format=sealed.file_format,
+            )
+            if response is not None:
+                return response
+    elif request.method == "POST":
         form = ImportUploadForm(request.POST, request.FILES, format_choices=_format_choices())
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            try:
-                outcome = import_or_enqueue(
-                    campaign=campaign,
-                    created_by=request.user,
-                    filename=upload.name,
-                    data=upload.read(),
-                    file_format=form.cleaned_data["file_format"],
+            file_format = form.cleaned_data["file_format"]
+            if upload.size > settings.IMPORT_MAX_BYTES:
+                # Not read at all: an oversized upload is refused by its size.
+                form.add_error(
+                    "file", f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes."
                 )
-            except ImportTooLarge:
-                form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes.")
-            except ImportRejected as exc:
-                context["errors"] = exc.errors
-                context["total_errors"] = exc.total_errors
+            elif request.POST.get("action") == "preview":
+                data = upload.read(settings.IMPORT_MAX_BYTES + 1)
+                preview = preview_import(campaign=campaign, data=data, file_format=file_format)
+                context["preview"] = preview
+                context["sealed"] = (
+                    seal_upload(
+                        campaign=campaign,
+                        user_id=request.user.pk,
+                        filename=upload.name,
+                        file_format=file_format,
+                        data=data,
+                    )
+                    if preview.can_import
+                    else None
+                )
+                context["errors"] = list(preview.errors)
+                context["total_errors"] = preview.total_errors
+                context["previewed_name"] = upload.name
             else:
-                if outcome.job is not None:
-                    return redirect("job_detail", job_id=outcome.job.pk)
-                messages.success(request, import_summary_text(outcome.summary))
-                return redirect("campaign_detail", slug=campaign.slug)
-    else:
-        form = ImportUploadForm(format_choices=_format_choices())
+                response = _import(
+                    request,
+                    campaign=campaign,
+                    form=form,
+                    context=context,
+                    filename=upload.name,
+                    data=upload.read(settings.IMPORT_MAX_BYTES + 1),
+                    file_format=file_format,
+                )
+                if response is not None:
+                    return response
     context["form"] = form
-    status = 400 if context["errors"] or form.errors else 200
-    return render(request, "annotate/import.html", context, status=status)
+    failed = (
+        (context["errors"] and context["preview"] is None)
+        or form.errors
+        or context.get("confirm_error")
+    )
+    return render(request, "annotate/import.html", context, status=400 if failed else 200)
+
+
+def _import(
+    request, *, campaign, form, context: dict, filename: str, data: bytes, file_format: str
+):
+    """Import (or enqueue) the upload; a redirect on success, None with the errors in
+    ``form`` or ``context`` otherwise."""
+    try:
+        outcome = import_or_enqueue(
+            campaign=campaign,
+            created_by=request.user,
+            filename=filename,
+            data=data,
+            file_format=file_format,
+        )
+    except ImportTooLarge:
+        form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes.")
+    except ImportRejected as exc:
+        context["errors"] = exc.errors
+        context["total_errors"] = exc.total_errors
+    else:
+        if outcome.job is not None:
+            return redirect("job_detail", job_id=outcome.job.pk)
+        messages.success(request, import_summary_text(outcome.summary))
+        return redirect("campaign_detail", slug=campaign.slug)
+    return None
 
 
 @login_required
