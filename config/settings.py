@@ -272,6 +272,8 @@ IMPORT_INLINE_MAX_BYTES = read_int("IMPORT_INLINE_MAX_BYTES", 256 * 1024, minimu
 DATA_UPLOAD_MAX_MEMORY_SIZE = read_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = read_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1)
 IMPORT_MAX_BYTES = read_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
+# A longer line of an import file is a row error (a 10 MB prompt is no annotation task).
+IMPORT_MAX_LINE_BYTES = read_int("IMPORT_MAX_LINE_BYTES", 1024 * 1024, minimum=1024)
 # Finished export files (and their dataset cards), one folder per export job.
 EXPORT_DIR = Path(read_str("EXPORT_DIR", str(VAR_DIR / "exports")))
 

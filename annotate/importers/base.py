@@ -24,6 +24,8 @@ ROLES = ("system", "user", "assistant")
 # Instance.external_id and Response.model_name are CharField(max_length=200).
 MAX_ID_LENGTH = 200
 MAX_MODEL_NAME_LENGTH = 200
+# Deeper JSON is refused: no annotation row needs it, and deep nesting is how parsers are broken.
+MAX_JSON_DEPTH = 64
 DEFAULT_MODEL_NAME = "unknown"
 
 
@@ -169,18 +171,27 @@ def count_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def read_json_lines(data: bytes) -> Iterator[SourceRow | RowError]:
+def read_json_lines(data: bytes, *, max_line_bytes: int | None = None) -> Iterator[SourceRow | RowError]:
     """Each non-blank line of ``data`` as a :class:`SourceRow`, or a :class:`RowError`.
 
-    Errors: bytes that are not UTF-8, invalid JSON, NaN/Infinity (PostgreSQL's jsonb
-    cannot hold them), and strings the database cannot store (NUL, lone surrogates).
-    A UTF-8 byte-order mark on the first line is ignored.
+    Errors: a line longer than ``max_line_bytes`` (default ``settings.IMPORT_MAX_LINE_BYTES``),
+    bytes that are not UTF-8, invalid JSON (including integers too long to convert and
+    nesting deeper than :data:`MAX_JSON_DEPTH`), NaN/Infinity (PostgreSQL's jsonb cannot hold
+    them), and strings the database cannot store (NUL, lone surrogates). A UTF-8 byte-order
+    mark on the first line is ignored.
     """
+    if max_line_bytes is None:
+        from django.conf import settings
+
+        max_line_bytes = settings.IMPORT_MAX_LINE_BYTES
     for index, raw in enumerate(data.split(b"\n")):
         line = index + 1
         if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         if not raw.strip():
+            continue
+        if len(raw) > max_line_bytes:
+            yield RowError(line, "", f"is {len(raw):,} bytes long; a line may hold at most {max_line_bytes:,} bytes")
             continue
         try:
             text = raw.decode("utf-8")
@@ -195,12 +206,39 @@ def read_json_lines(data: bytes) -> Iterator[SourceRow | RowError]:
         except json.JSONDecodeError as exc:
             yield RowError(line, "", f"is not valid JSON ({exc.msg}; column {exc.colno})")
             continue
+        except RecursionError:
+            yield RowError(line, "", f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
+            continue
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            yield RowError(line, "", f"is not valid JSON ({exc})")
+            continue
+        if _depth_exceeds(value, MAX_JSON_DEPTH):
+            yield RowError(line, "", f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
+            continue
         problem = _unstorable_string(value, "")
         if problem is not None:
             path, what = problem
             yield RowError(line, path, f"contains {what}, which the database cannot store")
             continue
         yield SourceRow(line, value)
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists/objects more than ``limit`` levels deep (iteratively, so
+    a deep value cannot exhaust the stack here either)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 class _ConstantRejected(ValueError):
