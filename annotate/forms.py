@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django import forms
 
 from annotate.models import QuestionKind, SkipReason
+from annotate.services.annotations import measured_time_spent
 from annotate.services.answers import AnswerInput, slot_letter
 from annotate.services.task_schemas import OptionView, QuestionView, SchemaView
 
@@ -107,8 +108,7 @@ class TaskAnswerForm(forms.Form):
 
     def clean_time_spent_seconds(self):
         # The browser's timer is advisory: a value it cannot have produced is dropped, not an error.
-        value = self.cleaned_data.get("time_spent_seconds")
-        return value if value is not None and 0 <= value < 86_400 * 7 else None
+        return measured_time_spent(self.cleaned_data.get("time_spent_seconds"))
 
     def to_answers(self) -> list[AnswerInput]:
         data = self.cleaned_data

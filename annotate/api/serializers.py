@@ -16,6 +16,7 @@ from annotate.models import (
     Route,
 )
 from annotate.selectors import InstanceState, pseudonym_of
+from annotate.services.annotations import MAX_TIME_SPENT_SECONDS
 from annotate.task_templates import DEFAULT_TEMPLATE, TEMPLATES
 
 
@@ -140,7 +141,9 @@ class AnswerSerializer(serializers.Serializer):
 
 class SubmissionSerializer(serializers.Serializer):
     answers = AnswerSerializer(many=True, allow_empty=False)
-    time_spent_seconds = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
+    time_spent_seconds = serializers.FloatField(
+        min_value=0, max_value=MAX_TIME_SPENT_SECONDS, required=False, allow_null=True, default=None
+    )
 
 
 class SubmissionResultSerializer(serializers.Serializer):

@@ -51,6 +51,18 @@ class SubmissionOutcome:
     changed: bool = False  # a repeat with a different answer: the stored label was updated
 
 
+# Longer than a week on one item is no measurement (an API client's or a tampered form's value).
+MAX_TIME_SPENT_SECONDS = 7 * 86_400
+
+
+def measured_time_spent(seconds: float | None) -> float | None:
+    """The time an annotator spent, when it is a possible one: a negative, infinite or
+    week-long value is not stored (the label is; the time is advisory)."""
+    if seconds is None or not (0 <= seconds < MAX_TIME_SPENT_SECONDS):
+        return None
+    return float(seconds)
+
+
 # A submitted answer can still be changed by its annotator while the campaign is open.
 _EDITABLE_CAMPAIGN_STATUSES = {CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.DRAFT}
 
@@ -131,7 +143,7 @@ def submit_annotation(
                         task_schema_id=schema.id,
                         guidelines_id=campaign.guidelines_id,
                         overall_preference=checked.overall_preference,
-                        time_spent_seconds=time_spent_seconds,
+                        time_spent_seconds=measured_time_spent(time_spent_seconds),
                     )
                     AnswerValue.objects.bulk_create(_attach(checked.rows, annotation))
                     return SubmissionOutcome(annotation=annotation, created=True)

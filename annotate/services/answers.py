@@ -22,6 +22,10 @@ class AnswersRejected(ValueError):
     """The answers break the schema; the message names the question and why."""
 
 
+# A text answer to a question without its own ``max_length`` is held to this.
+MAX_TEXT_ANSWER_LENGTH = 20_000
+
+
 @dataclass(frozen=True)
 class AnswerInput:
     """One answer to one question: option codes (one, or any number for choices) or text.
@@ -155,10 +159,9 @@ def check_answers(
                     if question.required and enforce_required:
                         raise AnswersRejected(f"{where} is required.")
                     continue
-                if question.max_length and len(text) > question.max_length:
-                    raise AnswersRejected(
-                        f"{where} is {len(text)} characters; at most {question.max_length}."
-                    )
+                limit = question.max_length or MAX_TEXT_ANSWER_LENGTH
+                if len(text) > limit:
+                    raise AnswersRejected(f"{where} is {len(text)} characters; at most {limit}.")
                 rows.append(AnswerValue(question_id=question.id, response_position=slot, text=text))
                 continue
             codes = answer.codes if answer else ()

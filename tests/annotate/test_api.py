@@ -398,6 +398,30 @@ def test_answers_that_break_the_schema_are_409_with_the_reason(campaign, annotat
     assert not Annotation.objects.exists()
 
 
+def test_an_impossible_time_spent_is_a_400_naming_the_field_and_stores_nothing(campaign, annotator):
+    client = api_client(annotator)
+    item = client.post(reverse("api_claim", args=[campaign.slug])).json()
+    response = client.post(
+        reverse("api_submit", args=[campaign.slug, item["id"]]),
+        {**submit_body(), "time_spent_seconds": 1e308},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "time_spent_seconds" in json.dumps(response.json())
+    assert not Annotation.objects.exists()
+
+
+def test_a_text_answer_longer_than_its_question_allows_is_409_with_the_limit(campaign, annotator):
+    client = api_client(annotator)
+    item = client.post(reverse("api_claim", args=[campaign.slug])).json()
+    body = submit_body()
+    body["answers"][1]["text"] = "@A " + "x" * 6000  # the justification allows 5000
+    response = client.post(reverse("api_submit", args=[campaign.slug, item["id"]]), body, format="json")
+    assert response.status_code == 409
+    assert "at most 5000" in response.json()["error"]["message"]
+    assert not Annotation.objects.exists()
+
+
 def test_someone_elses_assignment_is_404(campaign, annotator, second_annotator):
     assignment = claim_next_assignment(campaign=campaign, annotator=annotator)
     response = api_client(second_annotator).post(

@@ -181,3 +181,39 @@ def test_a_human_label_records_the_annotators_pool(pm):
     assignment = claim_next_assignment(campaign=campaign, annotator=expert)
     outcome = submit_pairwise_annotation(assignment_id=assignment.pk, annotator=expert, judgement=GOOD)
     assert outcome.annotation.pool == "expert"
+
+
+def test_a_time_spent_no_annotator_could_have_is_not_stored_but_the_label_is(pm):
+    from annotate.services.annotations import MAX_TIME_SPENT_SECONDS
+
+    person = make_user("timer")
+    campaign = build_campaign(pm=pm, annotators=[person], n_instances=3)
+    for seconds in (1e308, -5.0, float(MAX_TIME_SPENT_SECONDS)):
+        assignment = claim_next_assignment(campaign=campaign, annotator=person)
+        submit_annotation(
+            assignment_id=assignment.pk, annotator=person, answers=pairwise_answers(-1), time_spent_seconds=seconds
+        )
+        stored = Annotation.objects.get(assignment=assignment)
+        assert stored.time_spent_seconds is None and stored.overall_preference == -1
+
+
+def test_a_text_answer_to_a_question_without_its_own_limit_is_held_to_the_global_one(pm):
+    from annotate.models import Question
+    from annotate.services.answers import MAX_TEXT_ANSWER_LENGTH
+
+    person = make_user("writer")
+    campaign = build_campaign(pm=pm, annotators=[person], n_instances=1)
+    from annotate.services import task_schemas
+
+    # A PM-edited schema may leave a text question unbounded; schemas are immutable once used,
+    # so the cached view of this one is dropped after changing it behind the services' back.
+    Question.objects.filter(schema=campaign.task_schema, key="justification").update(max_length=None)
+    task_schemas._VIEWS.clear()
+    assignment = claim_next_assignment(campaign=campaign, annotator=person)
+    with pytest.raises(SubmissionRejected, match=f"at most {MAX_TEXT_ANSWER_LENGTH}"):
+        submit_annotation(
+            assignment_id=assignment.pk,
+            annotator=person,
+            answers=pairwise_answers(-1, justification="@A " + "x" * MAX_TEXT_ANSWER_LENGTH),
+        )
+    assert not Annotation.objects.exists()
