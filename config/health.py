@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -12,6 +16,9 @@ def healthz(request):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # the probe reports any database failure as unhealthy
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+    except Exception:  # the probe reports any database failure as unhealthy
+        # The reason goes to the log only: anonymous callers must not read connection strings,
+        # host names or driver messages.
+        logger.exception("healthz: the database is unavailable")
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})

@@ -263,3 +263,19 @@ def test_filesystem_broker_keeps_every_kombu_folder_inside_the_broker_dir(tmp_pa
         folder = Path(options[option])
         assert folder.is_relative_to(broker_dir), option
         assert folder.is_dir(), option
+
+
+@pytest.mark.django_db
+def test_healthz_says_the_database_is_down_without_telling_anonymous_callers_why(client, monkeypatch, caplog):
+    from django.db import connection
+
+    def broken_cursor(*args, **kwargs):
+        raise RuntimeError('connection to server at "db.internal" (10.0.0.7), user "prefroute" failed')
+
+    assert client.get("/healthz").json() == {"status": "ok"}
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "unavailable"}
+    assert b"db.internal" not in response.content
+    assert "db.internal" in caplog.text  # the operator still finds the reason in the log
