@@ -279,3 +279,20 @@ def test_healthz_says_the_database_is_down_without_telling_anonymous_callers_why
     assert response.json() == {"status": "error", "database": "unavailable"}
     assert b"db.internal" not in response.content
     assert "db.internal" in caplog.text  # the operator still finds the reason in the log
+
+
+def test_the_web_process_refuses_to_start_with_debug_off_until_static_files_are_collected(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env.update(DEBUG="0", SECRET_KEY=REAL_SECRET, STATIC_ROOT=str(tmp_path / "static"))
+    start = [sys.executable, "-c", "import config.wsgi"]
+
+    refused = subprocess.run(start, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert "collectstatic" in refused.stderr and "staticfiles.json" in refused.stderr
+
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert collected.returncode == 0, collected.stderr
+    started = subprocess.run(start, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
