@@ -2,12 +2,14 @@
 
 Defaults serve the quick start on one machine (SQLite, Celery over kombu's
 filesystem transport, a worker started beside the web server by
-``bin/quickstart``). Production sets ``DATABASE_URL`` (PostgreSQL) and
-``CELERY_BROKER_URL`` (Redis); see README.md for every variable.
+``bin/quickstart``): the embedded mode, on with ``DEBUG`` or ``EMBEDDED=1``. Production sets
+``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (Redis), and refuses to start without
+them; see README.md for every variable.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -91,8 +93,28 @@ TEMPLATES = [
     },
 ]
 
+# --- Embedded mode -------------------------------------------------------------------------
+# The quick start's SQLite database and filesystem broker are an explicit mode, on by default
+# only with DEBUG: a production process (DEBUG off) without DATABASE_URL or CELERY_BROKER_URL
+# refuses to start instead of silently writing to a local SQLite file.
+EMBEDDED = read_bool("EMBEDDED", DEBUG)
+
+
+def _embedded_default(name: str, value: str) -> str:
+    if EMBEDDED:
+        return value
+    raise ImproperlyConfigured(
+        f"Environment variable {name} is required with DEBUG off (set EMBEDDED=1 for the "
+        "single-machine embedded mode: SQLite and a filesystem broker)."
+    )
+
+
 # --- Database -------------------------------------------------------------------------------
-DATABASE_URL = read_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+DATABASE_URL = (
+    read_str("DATABASE_URL")
+    if "DATABASE_URL" in os.environ or "DATABASE_URL_FILE" in os.environ
+    else _embedded_default("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+)
 try:
     _database = dj_database_url.parse(
         DATABASE_URL, conn_max_age=read_int("DB_CONN_MAX_AGE", 60, minimum=0)
@@ -217,7 +239,11 @@ JOB_MAX_ATTEMPTS = read_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # The quick start's broker is kombu's filesystem transport: no server, a folder of messages.
-CELERY_BROKER_URL = read_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = (
+    read_str("CELERY_BROKER_URL")
+    if "CELERY_BROKER_URL" in os.environ or "CELERY_BROKER_URL_FILE" in os.environ
+    else _embedded_default("CELERY_BROKER_URL", "filesystem://")
+)
 CELERY_BROKER_DIR = Path(read_str("CELERY_BROKER_DIR", str(VAR_DIR / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -296,3 +296,24 @@ def test_the_web_process_refuses_to_start_with_debug_off_until_static_files_are_
     assert collected.returncode == 0, collected.stderr
     started = subprocess.run(start, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "CELERY_BROKER_URL"])
+def test_with_debug_off_a_process_without_a_database_or_broker_refuses_to_start(missing):
+    env = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/x", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    del env[missing]
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "EMBEDDED", "DATABASE_URL", "CELERY_BROKER_URL"}}
+    refused = subprocess.run(
+        [sys.executable, "-c", LOAD_SETTINGS], cwd=REPO, env={**base, **env, "DEBUG": "0", "SECRET_KEY": REAL_SECRET},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert refused.returncode != 0
+    assert f"Environment variable {missing} is required with DEBUG off" in refused.stderr
+    assert "EMBEDDED=1" in refused.stderr
+
+    embedded = subprocess.run(
+        [sys.executable, "-c", LOAD_SETTINGS], cwd=REPO,
+        env={**base, **env, "DEBUG": "0", "EMBEDDED": "1", "SECRET_KEY": REAL_SECRET},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert embedded.returncode == 0, embedded.stderr
