@@ -59,14 +59,12 @@ def campaign_create(request):
         data = form.cleaned_data
         try:
             campaign = create_campaign(
-                name=data["name"], slug=data["slug"], template=data["template"], created_by=request.user
+                name=data["name"], slug=data["slug"], description=data["description"],
+                template=data["template"], created_by=request.user,
             )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            if data["description"]:
-                campaign.description = data["description"]
-                campaign.save(update_fields=["description"])
             messages.success(request, f"Created {campaign.name}. Next: its settings, task and guidelines.")
             return redirect("campaign_settings", slug=campaign.slug)
     status = 400 if form.errors else 200
@@ -176,8 +174,8 @@ def campaign_task(request, slug: str):
             initial=[QuestionForm.initial_for(spec) | {"ORDER": i + 1} for i, spec in enumerate(question_specs_of(campaign))],
         )
     context = {"campaign": campaign, "formset": formset, "schema_error": schema_error}
-    failed = bool(schema_error) or (request.method == "POST")
-    return render(request, "annotate/setup/task.html", context, status=400 if failed else 200)
+    # Reaching here after a POST means it was refused (a valid save redirects).
+    return render(request, "annotate/setup/task.html", context, status=400 if request.method == "POST" else 200)
 
 
 @login_required

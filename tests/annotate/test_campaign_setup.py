@@ -15,10 +15,15 @@ from annotate.models import (
     CampaignStatus,
     JobRun,
 )
-from annotate.services.assignments import claim_next_assignment
-from annotate.services.campaign_setup import clone_campaign, close_campaign, lock_campaign, pause_campaign
-from annotate.services.campaigns import save_guidelines
 from annotate.services.annotations import submit_annotation
+from annotate.services.assignments import claim_next_assignment
+from annotate.services.campaign_setup import (
+    clone_campaign,
+    close_campaign,
+    lock_campaign,
+    pause_campaign,
+)
+from annotate.services.campaigns import save_guidelines
 from annotate.services.task_schemas import campaign_schema
 from annotate.task_templates import TEMPLATES
 from tests.conftest import HTMX, build_campaign, logged_in, make_user, pairwise_answers
@@ -38,8 +43,6 @@ def settings_post(**overrides) -> dict:
 
 def task_post(specs_initial: list[dict], *, extra_blank: bool = True) -> dict:
     """The task editor's POST for ``specs_initial`` (QuestionForm initial dicts), in order."""
-    from annotate.setup_forms import QuestionForm  # noqa: F401 — the form whose fields these are
-
     rows = [*specs_initial, *([{}] if extra_blank else [])]
     data = {"q-TOTAL_FORMS": str(len(rows)), "q-INITIAL_FORMS": str(len(specs_initial)),
             "q-MIN_NUM_FORMS": "0", "q-MAX_NUM_FORMS": "1000"}
