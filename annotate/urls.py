@@ -3,12 +3,24 @@ from django.urls import path
 
 from annotate.api import auth as api_auth
 from annotate.api import views as api
-from annotate.views import campaigns, dashboard, exports, labelling, manage
+from annotate.views import campaigns, dashboard, exports, labelling, manage, setup
 
 urlpatterns = [
     path("", campaigns.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # issue 17: campaign setup
+    path("campaigns/new/", setup.campaign_create, name="campaign_create"),
+    path("campaigns/<slug:slug>/settings/", setup.campaign_settings, name="campaign_settings"),
+    path("campaigns/<slug:slug>/settings/clone/", setup.campaign_clone, name="campaign_clone"),
+    path(
+        "campaigns/<slug:slug>/settings/<str:action>/",
+        setup.campaign_lifecycle,
+        name="campaign_lifecycle",
+    ),
+    path("campaigns/<slug:slug>/task/", setup.campaign_task, name="campaign_task"),
+    path("campaigns/<slug:slug>/guidelines/", setup.campaign_guidelines, name="campaign_guidelines"),
+    # end issue 17: campaign setup
     path("campaigns/<slug:slug>/", campaigns.campaign_detail, name="campaign_detail"),
     path("campaigns/<slug:slug>/label/", labelling.label_next, name="label_next"),
     path("campaigns/<slug:slug>/label/claim/", labelling.claim_item, name="label_claim"),

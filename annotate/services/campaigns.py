@@ -19,6 +19,7 @@ def create_campaign(
     name: str,
     created_by,
     slug: str | None = None,
+    description: str = "",
     template: str = DEFAULT_TEMPLATE,
     guidelines_markdown: str = "",
     overlap: int = 1,
@@ -33,6 +34,7 @@ def create_campaign(
         campaign = Campaign(
             name=name,
             slug=slug or slugify(name)[:80],
+            description=description,
             overlap=overlap,
             lease_minutes=lease_minutes,
             human_budget=human_budget,

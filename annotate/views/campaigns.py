@@ -25,7 +25,13 @@ def home(request):
         (campaign, sorted(roles_in_campaign(user=request.user, campaign=campaign)))
         for campaign in campaigns_visible_to(request.user)
     ]
-    return render(request, "annotate/home.html", {"campaigns": campaigns})
+    from annotate.views.setup import can_create_campaigns
+
+    return render(
+        request,
+        "annotate/home.html",
+        {"campaigns": campaigns, "can_create_campaigns": can_create_campaigns(request.user)},
+    )
 
 
 @login_required

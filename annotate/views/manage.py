@@ -12,6 +12,7 @@ from annotate.forms import ImportUploadForm
 from annotate.importers import IMPORT_FORMATS
 from annotate.models import CampaignRole
 from annotate.permissions import get_campaign_for_role_or_404, get_job_for_user_or_404
+from annotate.services.campaign_setup import LOCAL_JUDGE, is_llm_annotator_allowed
 from annotate.services.import_preview import (
     PreviewExpired,
     open_sealed_upload,
@@ -159,6 +160,14 @@ def start_llm_job(request, slug: str):
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
     # No annotator named: the local reward-model judge (the offline default).
     annotator = request.POST.get("annotator", "").strip()
+    if not is_llm_annotator_allowed(campaign=campaign, annotator=annotator or LOCAL_JUDGE):
+        allowed = ", ".join(campaign.allowed_llm_annotators)
+        messages.error(
+            request,
+            f'The LLM annotator "{annotator or LOCAL_JUDGE}" is not allowed to label this campaign '
+            f"(allowed: {allowed}; change it in the settings).",
+        )
+        return redirect("campaign_detail", slug=campaign.slug)
     try:
         if annotator:
             job = start_http_judge_job(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 
 from annotate.models import Campaign, CampaignRole
@@ -67,6 +68,9 @@ class Command(BaseCommand):
             if role is None:
                 user.is_staff = user.is_superuser = True
             user.save()
+            if role == CampaignRole.PROJECT_MANAGER:
+                # The demo PM may create campaigns in the browser (/campaigns/new/).
+                user.user_permissions.add(Permission.objects.get(codename="add_campaign", content_type__app_label="annotate"))
             users[username] = (user, role)
 
         for slug, name, template in DEMO_CAMPAIGNS:
