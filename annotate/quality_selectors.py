@@ -33,8 +33,13 @@ CHECK_KINDS = (QueueItemKind.GOLD, QueueItemKind.ATTENTION, QueueItemKind.QUALIF
 
 
 def get_quality_settings(*, campaign: Campaign) -> QualitySettings:
-    """The campaign's settings (unsaved defaults, everything off, when none were saved)."""
-    return QualitySettings.objects.filter(campaign=campaign).first() or QualitySettings(campaign=campaign)
+    """The campaign's settings (unsaved defaults, everything off, when none were saved),
+    read once per campaign object (one query on the hand-out and submit paths)."""
+    cached = getattr(campaign, "_quality_settings_cache", None)
+    if cached is None:
+        cached = QualitySettings.objects.filter(campaign=campaign).first() or QualitySettings(campaign=campaign)
+        campaign._quality_settings_cache = cached
+    return cached
 
 
 @dataclass(frozen=True)

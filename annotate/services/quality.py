@@ -118,11 +118,12 @@ def _expected_rows(*, campaign: Campaign, instance: Instance, expected: list[Exp
 
 
 def update_quality_settings(*, campaign: Campaign, **values) -> QualitySettings:
-    settings = get_quality_settings(campaign=campaign)
+    settings = QualitySettings.objects.filter(campaign=campaign).first() or QualitySettings(campaign=campaign)
     for name, value in values.items():
         setattr(settings, name, value)
     settings.full_clean(exclude=["campaign"])
     settings.save()
+    campaign._quality_settings_cache = settings
     return settings
 
 
@@ -170,6 +171,8 @@ def apply_quality_rules(*, campaign: Campaign, annotator) -> list[QualityFlag]:
     low accuracy on checks suspends them, a low median time flags them. A rule fires once;
     a lifted one does not fire again. Returns the flags raised now."""
     settings = get_quality_settings(campaign=campaign)
+    if settings.suspend_below_check_accuracy is None and settings.flag_below_median_seconds is None:
+        return []
     figures = annotator_quality(campaign=campaign, annotator=annotator)
     if not figures:
         return []
