@@ -28,6 +28,7 @@ from annotate.models import (
     QueueItemKind,
 )
 from annotate.quality_selectors import (
+    CHECK_KINDS,
     annotator_quality,
     check_results,
     get_qualification_result,
@@ -63,7 +64,9 @@ def mark_check_item(
     item = QueueItem.objects.filter(campaign=campaign, instance=instance).first()
     if instance.campaign_id != campaign.pk or item is None:
         raise QualityRejected("That item is not in this campaign's queue.")
-    golds = [] if kind == QueueItemKind.REGULAR else _expected_rows(campaign=campaign, instance=instance, expected=expected, by=created_by)
+    golds = [] if kind == QueueItemKind.REGULAR else expected_answer_rows(schema=campaign_schema(campaign), expected=expected)
+    for gold in golds:
+        gold.instance, gold.created_by = instance, created_by
     if kind != QueueItemKind.REGULAR and not golds:
         raise QualityRejected("A check item needs at least one expected answer.")
     with transaction.atomic():
@@ -78,8 +81,9 @@ def mark_check_item(
     return item
 
 
-def _expected_rows(*, campaign: Campaign, instance: Instance, expected: list[ExpectedAnswer], by) -> list[GoldAnswer]:
-    schema = campaign_schema(campaign)
+def expected_answer_rows(*, schema, expected: list[ExpectedAnswer]) -> list[GoldAnswer]:
+    """Check expected answers against the task's questions; unsaved rows without their
+    instance. Raises :class:`QualityRejected` naming the first problem."""
     questions = {q.key: q for q in schema.questions}
     rows = []
     for answer in expected:
@@ -106,15 +110,32 @@ def _expected_rows(*, campaign: Campaign, instance: Instance, expected: list[Exp
             raise QualityRejected("The tolerance cannot be negative.")
         rows.append(
             GoldAnswer(
-                instance=instance,
                 question_key=answer.question,
                 response_position=answer.response_position,
                 expected_value=option.value,
                 tolerance=answer.tolerance,
-                created_by=by,
             )
         )
     return rows
+
+
+def check_column_answers(*, schema, value) -> tuple[str, list[GoldAnswer]]:
+    """An import row's ``check`` column (``{"kind": "gold", "expected": {"overall":
+    "A-is-clearly-better"}, "tolerance": 1}``) as its item kind and expected answers.
+    Raises :class:`QualityRejected` naming the problem."""
+    if not isinstance(value, dict):
+        raise QualityRejected('must be an object like {"kind": "gold", "expected": {"overall": "Tie"}}')
+    kind = value.get("kind")
+    if kind not in CHECK_KINDS:
+        raise QualityRejected(f'"kind" must be one of {", ".join(CHECK_KINDS)}')
+    expected = value.get("expected")
+    if not isinstance(expected, dict) or not expected or not all(isinstance(c, str) for c in expected.values()):
+        raise QualityRejected('"expected" must map question keys to option codes')
+    tolerance = value.get("tolerance", 0)
+    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or tolerance < 0:
+        raise QualityRejected('"tolerance" must be a whole number, 0 or more')
+    answers = [ExpectedAnswer(question=key, code=code, tolerance=tolerance) for key, code in expected.items()]
+    return kind, expected_answer_rows(schema=schema, expected=answers)
 
 
 def update_quality_settings(*, campaign: Campaign, **values) -> QualitySettings:

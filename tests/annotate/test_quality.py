@@ -356,3 +356,53 @@ def test_only_the_campaigns_project_managers_lift_flags(pm, annotator, researche
     logged_in(pm).post(f"/campaigns/{other.slug}/quality/flags/{flag.pk}/lift/")
     flag.refresh_from_db()
     assert flag.lifted_at is None
+
+
+# The import file's check column ------------------------------------------------------------
+
+
+def _rows_with_checks(*checks) -> bytes:
+    import json
+
+    rows = [
+        {
+            "id": f"checked-{i}",
+            "prompt": f"Question {i}",
+            "responses": [{"text": "first answer"}, {"text": "second answer"}],
+            **({"check": check} if check is not None else {}),
+        }
+        for i, check in enumerate(checks)
+    ]
+    return "\n".join(json.dumps(row) for row in rows).encode()
+
+
+def test_an_import_file_marks_gold_items_through_its_check_column(pm, annotator):
+    from annotate.services.imports import import_instances
+
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=0)
+    data = _rows_with_checks(
+        None, {"kind": "gold", "expected": {"overall": "A-is-clearly-better"}, "tolerance": 1}
+    )
+    import_instances(campaign=campaign, data=data, file_format="generic")
+    regular, gold = QueueItem.objects.filter(campaign=campaign).order_by("instance__external_id")
+    assert regular.kind == QueueItemKind.REGULAR and regular.required_overlap == campaign.overlap
+    assert gold.kind == QueueItemKind.GOLD and gold.required_overlap > campaign.overlap
+    expected = gold.instance.gold_answers.get()
+    assert (expected.question_key, expected.expected_value, expected.tolerance) == ("overall", -2, 1)
+
+
+def test_a_bad_check_column_rejects_the_file_with_the_line_and_imports_nothing(pm):
+    from annotate.services.imports import ImportRejected, import_instances
+
+    campaign = build_campaign(pm=pm, n_instances=0)
+    data = _rows_with_checks(
+        {"kind": "gold", "expected": {"overall": "Tie"}},
+        {"kind": "gold", "expected": {"overall": "Much-better"}},
+        {"kind": "golden", "expected": {"overall": "Tie"}},
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        import_instances(campaign=campaign, data=data, file_format="generic")
+    problems = [(e.line, e.field, e.message) for e in rejected.value.errors]
+    assert problems[0][:2] == (2, "check") and '"Much-better" is not an option of "overall"' in problems[0][2]
+    assert problems[1][:2] == (3, "check") and '"kind" must be one of' in problems[1][2]
+    assert not Instance.objects.filter(campaign=campaign).exists()
