@@ -204,8 +204,16 @@ def annotator_quality(*, campaign: Campaign, annotator=None) -> list[AnnotatorQu
     users = get_user_model().objects.in_bulk([m.user_id for m in memberships])
     for m in memberships:
         rows[m.user_id] = AnnotatorQuality(users[m.user_id], m.is_active, m.suspended_reason)
+    labels = Annotation.objects.filter(campaign=campaign, source=AnnotationSource.HUMAN)
+    if annotator is not None:
+        # One annotator's figures (the rules after each submit) read only the items they labelled.
+        labels = labels.filter(
+            instance_id__in=Annotation.objects.filter(
+                campaign=campaign, source=AnnotationSource.HUMAN, annotator=annotator
+            ).values("instance_id")
+        )
     labels = list(
-        Annotation.objects.filter(campaign=campaign, source=AnnotationSource.HUMAN).values_list(
+        labels.values_list(
             "annotator_id", "instance_id", "overall_preference", "time_spent_seconds", "instance__queue_item__kind"
         )
     )

@@ -406,3 +406,14 @@ def test_a_bad_check_column_rejects_the_file_with_the_line_and_imports_nothing(p
     assert problems[0][:2] == (2, "check") and '"Much-better" is not an option of "overall"' in problems[0][2]
     assert problems[1][:2] == (3, "check") and '"kind" must be one of' in problems[1][2]
     assert not Instance.objects.filter(campaign=campaign).exists()
+
+
+def test_one_annotators_figures_match_their_row_among_all(pm):
+    a, b = make_user("solo-a"), make_user("solo-b")
+    campaign = build_campaign(pm=pm, annotators=[a, b], n_instances=3, overlap=2)
+    label_all(campaign, a, {"item-0": -1, "item-1": 1})
+    label_all(campaign, b, {"item-0": -2, "item-1": -1, "item-2": 1})
+    together = figures_of(campaign, a)
+    alone = annotator_quality(campaign=campaign, annotator=a)[0]
+    assert (alone.peer_agree, alone.peer_pairs, alone.items) == (together.peer_agree, together.peer_pairs, together.items)
+    assert (alone.peer_agree, alone.peer_pairs) == (1, 3)
