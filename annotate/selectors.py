@@ -371,7 +371,10 @@ def open_queue_items_for(*, campaign: Campaign, annotator) -> QuerySet[QueueItem
     theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
         status=AssignmentStatus.EXPIRED
     )
-    return open_queue_items(campaign=campaign).exclude(Exists(theirs))
+    from annotate.quality_selectors import gate_queue_items  # issue 17: quality control
+
+    items = open_queue_items(campaign=campaign).exclude(Exists(theirs))
+    return gate_queue_items(campaign=campaign, annotator=annotator, items=items)
 
 
 def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgress:

@@ -3,7 +3,7 @@ from django.urls import path
 
 from annotate.api import auth as api_auth
 from annotate.api import views as api
-from annotate.views import campaigns, dashboard, exports, labelling, manage, setup
+from annotate.views import campaigns, dashboard, exports, labelling, manage, quality, setup
 
 urlpatterns = [
     path("", campaigns.home, name="home"),
@@ -60,6 +60,12 @@ urlpatterns = [
     ),
     # issue 17: PM dashboard and import preview
     path("campaigns/<slug:slug>/dashboard/", dashboard.campaign_dashboard, name="campaign_dashboard"),
+    # issue 17: quality control
+    path("campaigns/<slug:slug>/quality/", quality.campaign_quality, name="campaign_quality"),
+    path("campaigns/<slug:slug>/quality/items/", quality.check_items_page, name="campaign_check_items"),
+    path(
+        "campaigns/<slug:slug>/quality/flags/<int:flag_id>/lift/", quality.lift_flag, name="lift_quality_flag"
+    ),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
     path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
     path("api/campaigns/", api.CampaignListView.as_view(), name="api_campaigns"),

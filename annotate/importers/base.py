@@ -131,6 +131,9 @@ class ParsedInstance:
     metadata: dict[str, Any] = field(default_factory=dict)
     id_field: str = "id"
     labels: tuple[ParsedLabel, ...] = ()
+    # The optional "check" column (issue 17): makes the item a gold, attention or
+    # qualification item with expected answers; checked against the task on import.
+    check: Any = None
 
 
 @dataclass(frozen=True)

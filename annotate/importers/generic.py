@@ -4,9 +4,12 @@
      "prompt": "What is ...?",                       # either "prompt" ...
      "messages": [{"role": "user", "content": "..."}],  # ... or "messages", ending with a user turn
      "responses": [{"model": "gpt-x", "text": "..."}, {"text": "..."}],  # see below
-     "metadata": {"source": "..."}}                  # optional object, kept as it is
+     "metadata": {"source": "..."},                  # optional object, kept as it is
                                                      # (or that object as JSON text, as the
                                                      # ``generic`` export writes it)
+     "check": {"kind": "gold", "expected": {"overall": "A-is-clearly-better"}, "tolerance": 1}}
+                                                     # optional: a gold, attention or
+                                                     # qualification item (answers in row order)
 
 Roles are ``system``, ``user`` and ``assistant``; every text must be a non-empty
 string; a response's ``model`` defaults to ``"unknown"``. Other keys are ignored.
@@ -48,6 +51,7 @@ class GenericImporter(RowImporter):
             messages=messages,
             responses=responses,
             metadata=metadata,
+            check=row.row.get("check"),
         )
 
     def _messages(self, row: RowChecker) -> list[dict[str, str]] | None:

@@ -23,6 +23,13 @@ from annotate.models.campaigns import (
 from annotate.models.items import Instance, QueueItem, QueueItemKind, Response, Route
 from annotate.models.jobs import ExportFile, ImportUpload, JobKind, JobRun, JobStatus
 from annotate.models.labels import Annotation, AnnotationSource, AnswerValue
+from annotate.models.quality import (
+    GoldAnswer,
+    QualificationResult,
+    QualityFlag,
+    QualityRule,
+    QualitySettings,
+)
 from annotate.models.tasks import (
     Question,
     QuestionKind,
@@ -43,6 +50,7 @@ __all__ = [
     "CampaignMembership",
     "CampaignRole",
     "CampaignStatus",
+    "GoldAnswer",
     "GuidelineVersion",
     "ExportFile",
     "ImportUpload",
@@ -50,6 +58,10 @@ __all__ = [
     "JobKind",
     "JobRun",
     "JobStatus",
+    "QualificationResult",
+    "QualityFlag",
+    "QualityRule",
+    "QualitySettings",
     "Question",
     "QuestionKind",
     "QuestionOption",

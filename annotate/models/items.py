@@ -63,6 +63,7 @@ class QueueItemKind(models.TextChoices):
     REGULAR = "regular", "Regular"
     GOLD = "gold", "Gold (expected answer known)"
     ATTENTION = "attention", "Attention check"
+    QUALIFICATION = "qualification", "Qualification test"
 
 
 class Route(models.TextChoices):

@@ -37,6 +37,7 @@ from annotate.services.answers import (
     to_positions,
 )
 from annotate.services.assignments import retake_expired_slot
+from annotate.services.quality import record_quality_after_submit
 from annotate.services.task_schemas import SchemaView, campaign_schema, get_schema_view
 
 
@@ -146,9 +147,12 @@ def submit_annotation(
                         time_spent_seconds=measured_time_spent(time_spent_seconds),
                     )
                     AnswerValue.objects.bulk_create(_attach(checked.rows, annotation))
-                    return SubmissionOutcome(annotation=annotation, created=True)
         except IntegrityError:
             pass
+        else:
+            if flipped == 1:
+                record_quality_after_submit(annotation=annotation)
+                return SubmissionOutcome(annotation=annotation, created=True)
         assignment.refresh_from_db(fields=["status"])
         if assignment.status == AssignmentStatus.SUBMITTED:
             return _outcome_of_repeat(assignment=assignment, answers=answers, now=now)
@@ -193,6 +197,7 @@ def _outcome_of_repeat(*, assignment: Assignment, answers: Sequence[AnswerInput]
             overall_preference=checked.overall_preference, revision=F("revision") + 1, updated_at=now
         )
     locked.refresh_from_db()
+    record_quality_after_submit(annotation=locked)
     return SubmissionOutcome(annotation=locked, created=False, changed=True)
 
 

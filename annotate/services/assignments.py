@@ -72,6 +72,10 @@ def claim_next_assignment(
     if campaign.status != CampaignStatus.ACTIVE or campaign.is_locked:
         return None
     return_expired_slots(campaign=campaign, now=now)
+    # A qualification test finished by a skip is decided here (a submit decides it too).
+    from annotate.services.quality import decide_qualification_if_complete
+
+    decide_qualification_if_complete(campaign=campaign, annotator=annotator, now=now)
     for attempt in range(_CLAIM_ATTEMPTS):
         try:
             assignment = _take_open_item(campaign=campaign, annotator=annotator, now=now, wait=False)

@@ -31,11 +31,13 @@ from annotate.models import (
     Annotation,
     AnnotationSource,
     Campaign,
+    GoldAnswer,
     ImportUpload,
     Instance,
     JobKind,
     JobRun,
     QueueItem,
+    QueueItemKind,
     Response,
 )
 from annotate.services.imported_labels import (
@@ -50,6 +52,7 @@ from annotate.services.jobs import (
     hold_job_claim,
     run_claimed_job,
 )
+from annotate.services.quality import CHECK_ITEM_OVERLAP, QualityRejected, check_column_answers
 from annotate.services.task_schemas import campaign_schema
 
 __all__ = [
@@ -229,6 +232,11 @@ def check_rows(
     for item in parsed:
         if item.labels:
             errors.extend(check_imported_labels(schema=schema, item=item).errors)
+        if item.check is not None:
+            try:
+                check_column_answers(schema=schema, value=item.check)
+            except QualityRejected as exc:
+                errors.append(RowError(item.line, "check", str(exc)))
     errors.extend(_existing_id_errors(campaign=campaign, parsed=parsed))
     report(total_lines, total_lines, f"Checked {total_lines:,} lines")
     return parsed, errors
@@ -303,12 +311,19 @@ def _write_instances(
             ],
             batch_size=BATCH_SIZE,
         )
-        QueueItem.objects.bulk_create(
-            [
-                QueueItem(campaign=campaign, instance=instance, required_overlap=campaign.overlap)
-                for instance in instances
-            ]
-        )
+        golds = []
+        items = []
+        for instance, item in zip(instances, batch, strict=True):
+            kind, overlap = QueueItemKind.REGULAR, campaign.overlap
+            if item.check is not None:
+                kind, expected = check_column_answers(schema=schema, value=item.check)
+                overlap = CHECK_ITEM_OVERLAP
+                for gold in expected:
+                    gold.instance = instance
+                golds += expected
+            items.append(QueueItem(campaign=campaign, instance=instance, kind=kind, required_overlap=overlap))
+        QueueItem.objects.bulk_create(items)
+        GoldAnswer.objects.bulk_create(golds)
         pending = []
         for instance, item in zip(instances, batch, strict=True):
             if not item.labels:

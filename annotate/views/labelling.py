@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotate.forms import SkipForm, TaskAnswerForm, initial_from_answers
 from annotate.models import Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
+from annotate.quality_selectors import why_no_items
 from annotate.selectors import (
     get_annotator_progress,
     in_display_order,
@@ -111,6 +112,9 @@ def _task_context(
         form = _form_for(
             campaign=campaign, assignment=assignment, responses=responses, initial=assignment.draft or None
         )
+    # Quality control may hold back every item (a failed qualification test): say so.
+    blocked = "" if assignment is not None else why_no_items(campaign=campaign, annotator=request.user)
+    show_start = show_start and not blocked
     cannot_answer = why_unanswerable(schema=form.schema, n_responses=len(responses)) if form else ""
     return {
         "campaign": campaign,
@@ -124,6 +128,7 @@ def _task_context(
         "notice": notice,
         "lost_answer": lost_answer,
         "show_start": show_start,
+        "blocked": blocked,
         "progress": get_annotator_progress(campaign=campaign, annotator=request.user),
     }
 
