@@ -35,6 +35,7 @@ from annotate.models import (
     CampaignMembership,
     CampaignRole,
     QueueItem,
+    QueueItemKind,
     Route,
 )
 from annotate.selectors import pseudonym_of
@@ -167,10 +168,13 @@ def get_dashboard(*, campaign: Campaign) -> Dashboard:
 
 
 def get_route_progress(*, campaign: Campaign) -> tuple[RouteProgress, ...]:
-    """Human-routed, unrouted and LLM-routed items, in that order (three queries)."""
+    """Human-routed, unrouted and LLM-routed items, in that order (three queries). Only
+    regular items count: gold, attention and qualification items are answered by every
+    annotator (their overlap is unbounded), so they have no "remaining"; the quality page
+    reports them."""
     slots = {
         row["route"]: row
-        for row in QueueItem.objects.filter(campaign=campaign)
+        for row in QueueItem.objects.filter(campaign=campaign, kind=QueueItemKind.REGULAR)
         .values("route")
         .annotate(items=Count("id"), required=Sum("required_overlap"))
         .order_by()
@@ -178,7 +182,9 @@ def get_route_progress(*, campaign: Campaign) -> tuple[RouteProgress, ...]:
     by_status: dict[tuple[str, str], int] = {
         (row["queue_item__route"], row["status"]): row["n"]
         for row in Assignment.objects.filter(
-            campaign=campaign, status__in=[AssignmentStatus.SUBMITTED, AssignmentStatus.LEASED]
+            campaign=campaign,
+            status__in=[AssignmentStatus.SUBMITTED, AssignmentStatus.LEASED],
+            queue_item__kind=QueueItemKind.REGULAR,
         )
         .values("queue_item__route", "status")
         .annotate(n=Count("id"))
@@ -188,7 +194,9 @@ def get_route_progress(*, campaign: Campaign) -> tuple[RouteProgress, ...]:
         instance=OuterRef("instance_id"), source=AnnotationSource.LLM
     )
     llm_done = (
-        QueueItem.objects.filter(campaign=campaign, route=Route.LLM).filter(Exists(llm_of)).count()
+        QueueItem.objects.filter(campaign=campaign, route=Route.LLM, kind=QueueItemKind.REGULAR)
+        .filter(Exists(llm_of))
+        .count()
     )
     rows = []
     for route in (Route.HUMAN, Route.UNROUTED):

@@ -124,6 +124,20 @@ def test_progress_counts_done_assigned_and_remaining_labels_per_route(routed):
     ]
 
 
+def test_gold_items_answered_by_everyone_do_not_count_in_progress(routed):
+    from annotate.services.quality import ExpectedAnswer, mark_check_item
+
+    before = {row.route: row for row in get_dashboard(campaign=routed).progress}
+    gold = routed.instances.get(external_id="item-1")
+    mark_check_item(
+        campaign=routed, instance=gold, kind="gold", expected=[ExpectedAnswer("overall", "A-is-clearly-better")]
+    )
+
+    human = {row.route: row for row in get_dashboard(campaign=routed).progress}[Route.HUMAN]
+    # item-1 (human-routed, unlabelled) left the figures; its unbounded overlap is not "needed".
+    assert (human.items, human.required, human.done) == (1, before[Route.HUMAN].required - 2, 1)
+
+
 def test_cost_so_far_is_recorded_time_at_the_hourly_rate_plus_recorded_llm_cost(routed):
     cost = get_dashboard(campaign=routed).cost
 
