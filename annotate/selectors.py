@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
-from annotate.aggregation import Vote
+from annotate.aggregation import AggregatedLabel, Vote
+from annotate.aggregation_policies import AdjudicatedLabel, aggregate_campaign_votes
 from annotate.models import (
     Annotation,
     AnnotationSource,
@@ -484,3 +485,31 @@ def export_file_of_campaign(*, campaign: Campaign, file_id: int):
     from annotate.models import ExportFile
 
     return ExportFile.objects.filter(campaign=campaign, pk=file_id).first()
+
+
+# --- issue 17: aggregation policies and adjudication --------------------------------------------
+
+
+def current_adjudications(*, campaign: Campaign) -> dict[int, AdjudicatedLabel]:
+    """The current PM decision per instance id of the campaign."""
+    from annotate.aggregation import direction_of
+    from annotate.models import Adjudication
+
+    rows = Adjudication.objects.filter(campaign=campaign, is_current=True).values_list(
+        "instance_id", "overall_preference", "decided_by__username"
+    )
+    return {
+        instance_id: AdjudicatedLabel(direction_of(preference), float(preference), username)
+        for instance_id, preference, username in rows
+    }
+
+
+def campaign_labels(*, campaign: Campaign, labels: LabelFilter | None = None) -> dict[int, AggregatedLabel]:
+    """Every instance's final label under the campaign's aggregation policy (Dawid–Skene
+    fitted over all the campaign's votes at once), adjudications included."""
+    votes = {item.instance_id: item.votes for item in iter_instances_with_votes(campaign=campaign, labels=labels)}
+    return aggregate_campaign_votes(
+        policy=campaign.aggregation_policy,
+        votes_by_instance=votes,
+        adjudications=current_adjudications(campaign=campaign),
+    )
