@@ -513,3 +513,56 @@ def campaign_labels(*, campaign: Campaign, labels: LabelFilter | None = None) ->
         votes_by_instance=votes,
         adjudications=current_adjudications(campaign=campaign),
     )
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """An instance for the adjudication page: its humans split, or their majority and an LLM
+    annotator disagree (``reason``), with every vote and the current decision, if any."""
+
+    instance_id: int
+    external_id: str
+    reason: str  # "human_split" | "human_vs_llm" | "adjudicated"
+    votes: list[Vote]
+    label: AggregatedLabel
+    adjudication: AdjudicatedLabel | None
+    note: str
+
+
+def list_disagreements(*, campaign: Campaign) -> list[Disagreement]:
+    """The campaign's disagreements (and every adjudicated instance), oldest instance first.
+    ``label`` is the campaign policy's label (``adjudicated`` where the PM decided)."""
+    from annotate.aggregation import aggregate_pairwise_votes, direction_of
+    from annotate.models import Adjudication
+
+    decisions = current_adjudications(campaign=campaign)
+    notes = dict(
+        Adjudication.objects.filter(campaign=campaign, is_current=True).values_list("instance_id", "note")
+    )
+    items = list(iter_instances_with_votes(campaign=campaign))
+    labels = campaign_labels(campaign=campaign)
+    rows = []
+    for item in items:
+        human = [v for v in item.votes if v.source == "human"]
+        llm = [v for v in item.votes if v.source == "llm"]
+        majority = aggregate_pairwise_votes(human)
+        if majority.provenance.value == "human_split":
+            reason = "human_split"
+        elif human and majority.winner is not None and any(direction_of(v.overall_preference) != majority.winner for v in llm):
+            reason = "human_vs_llm"
+        elif item.instance_id in decisions:
+            reason = "adjudicated"
+        else:
+            continue
+        rows.append(
+            Disagreement(
+                instance_id=item.instance_id,
+                external_id=item.external_id,
+                reason=reason,
+                votes=item.votes,
+                label=labels[item.instance_id],
+                adjudication=decisions.get(item.instance_id),
+                note=notes.get(item.instance_id, ""),
+            )
+        )
+    return rows

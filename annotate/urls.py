@@ -3,7 +3,7 @@ from django.urls import path
 
 from annotate.api import auth as api_auth
 from annotate.api import views as api
-from annotate.views import campaigns, exports, labelling, manage
+from annotate.views import adjudication, campaigns, exports, labelling, manage
 
 urlpatterns = [
     path("", campaigns.home, name="home"),
@@ -45,6 +45,12 @@ urlpatterns = [
         "campaigns/<slug:slug>/exports/files/<int:file_id>/",
         exports.download_export_file,
         name="download_export_file",
+    ),
+    # issue 17: aggregation, agreement and adjudication
+    path(
+        "campaigns/<slug:slug>/adjudication/",
+        adjudication.campaign_adjudication,
+        name="campaign_adjudication",
     ),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
     path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
