@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
+from annotate.agreement import QuestionAgreement as QuestionAgreementT
 from annotate.aggregation import AggregatedLabel, Vote
 from annotate.aggregation_policies import AdjudicatedLabel, aggregate_campaign_votes
 from annotate.models import (
@@ -566,3 +567,57 @@ def list_disagreements(*, campaign: Campaign) -> list[Disagreement]:
             )
         )
     return rows
+
+
+def agreement_report(*, campaign: Campaign, tags: dict[int, list[str]] | None = None) -> list[QuestionAgreementT]:
+    """Agreement per question of the campaign's current task (text questions left out):
+    human–human α and κ, human–LLM κ per LLM annotator (model name), human α by tag when
+    ``tags`` (instance id → tags, e.g. ``routing.selectors.instance_tags``) is given.
+    Scales are ordinal (quadratic κ); choices nominal, an annotation's ticked set as one value."""
+    from annotate.agreement import Rating, question_agreement
+    from annotate.models import Question, QuestionKind, QuestionTarget
+
+    questions = list(
+        Question.objects.filter(schema_id=campaign.task_schema_id).exclude(kind=QuestionKind.TEXT).order_by("order")
+    )
+    rows = (
+        AnswerValue.objects.filter(annotation__campaign=campaign, question__in=questions)
+        .values_list(
+            "question_id",
+            "annotation_id",
+            "annotation__instance_id",
+            "response_position",
+            "annotation__source",
+            "annotation__annotator_id",
+            "annotation__external_annotator",
+            "annotation__model_name",
+            "value",
+            "option__code",
+        )
+        .order_by("annotation_id", "option__code")
+    )
+    collected: dict[tuple, dict] = {}
+    for q_id, a_id, instance_id, position, source, user_id, external, model, value, code in rows:
+        question = next(q for q in questions if q.pk == q_id)
+        item = (instance_id, position) if question.target == QuestionTarget.EACH_RESPONSE else instance_id
+        rater = {"human": f"user:{user_id}", "imported": f"imported:{external}"}.get(source, model)
+        key = (q_id, a_id, item)
+        entry = collected.setdefault(key, {"item": item, "rater": rater, "source": source, "codes": [], "value": value})
+        if code:
+            entry["codes"].append(code)
+    by_question: dict[int, list[Rating]] = {q.pk: [] for q in questions}
+    for (q_id, _a, _item), e in collected.items():
+        choices = next(q for q in questions if q.pk == q_id).kind == QuestionKind.CHOICES
+        if choices:
+            value = "|".join(sorted(e["codes"]))
+        elif e["value"] is None:
+            continue
+        else:
+            value = e["value"]
+        by_question[q_id].append(Rating(item=e["item"], rater=e["rater"], source=e["source"], value=value))
+    return [
+        question_agreement(
+            question=q.key, ratings=by_question[q.pk], ordinal=q.kind != QuestionKind.CHOICES, tags=tags
+        )
+        for q in questions
+    ]

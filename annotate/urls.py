@@ -52,6 +52,7 @@ urlpatterns = [
         adjudication.campaign_adjudication,
         name="campaign_adjudication",
     ),
+    path("campaigns/<slug:slug>/agreement/", adjudication.campaign_agreement, name="campaign_agreement"),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
     path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
     path("api/campaigns/", api.CampaignListView.as_view(), name="api_campaigns"),
