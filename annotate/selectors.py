@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
-from annotate.agreement import QuestionAgreement as QuestionAgreementT
 from annotate.aggregation import AggregatedLabel, Vote
 from annotate.aggregation_policies import AdjudicatedLabel, aggregate_campaign_votes
+from annotate.agreement import QuestionAgreement as QuestionAgreementT
 from annotate.models import (
     Annotation,
     AnnotationSource,

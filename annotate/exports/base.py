@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from annotate.aggregation import AggregatedLabel, Vote, deciding_votes
-from annotate.exports.routing_hook import RoutingWindow
 from annotate.aggregation_policies import aggregate_votes
+from annotate.exports.routing_hook import RoutingWindow
 from annotate.models import AggregationPolicy, Campaign
 from annotate.selectors import LabelFilter, campaign_labels, current_adjudications
 

@@ -4,7 +4,6 @@ them; every export row carries it as ``adjudicated``; only the campaign's PMs re
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pytest
@@ -78,13 +77,13 @@ def test_the_export_row_shows_adjudicated(campaign, pm, researcher, split_instan
     adjudicate_instance(campaign=campaign, instance=split_instance, overall_preference=-2, note="A is right", decided_by=pm)
 
     raw = export(campaign, researcher, "raw")
-    rows = [json.loads(line) for path in data_files(raw) for line in open(path)]
+    rows = [json.loads(line) for path in data_files(raw) for line in Path(path).read_text().splitlines()]
     mine = [r for r in rows if r["id"] == split_instance.external_id]
     assert sorted(r["overall_preference"] for r in mine) == [-2, 2]  # both annotators' labels, unchanged
     assert {(r["aggregation"], r["instance_label"]) for r in mine} == {("adjudicated", "A")}
 
     dpo = export(campaign, researcher, "dpo_standard")
-    (pair,) = [json.loads(line) for path in data_files(dpo) for line in open(path)]
+    (pair,) = [json.loads(line) for path in data_files(dpo) for line in Path(path).read_text().splitlines()]
     assert pair["chosen"].startswith("Answer A")
     card = ExportFile.objects.get(job=dpo, name="README.md")
     text = (Path(settings.EXPORT_DIR) / card.path).read_text()

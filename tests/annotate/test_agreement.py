@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from annotate.agreement import NOT_ENOUGH_DATA, Rating, cohen_kappa, krippendorff_alpha, question_agreement
+from annotate.agreement import (
+    NOT_ENOUGH_DATA,
+    Rating,
+    cohen_kappa,
+    krippendorff_alpha,
+    question_agreement,
+)
 from annotate.selectors import agreement_report
 from tests.annotate.exports.helpers import label_by_human, label_by_llm
 from tests.conftest import build_campaign, logged_in, make_user
