@@ -47,6 +47,13 @@ class LabelProvenance(StrEnum):
     LLM_JURY = "llm_jury"
     LLM_SPLIT = "llm_split"
     UNLABELLED = "unlabelled"
+    # Other aggregation policies (annotate.aggregation_policies) and the PM's adjudication.
+    STRENGTH_MEAN = "strength_mean"
+    STRENGTH_SPREAD_TOO_WIDE = "strength_spread_too_wide"
+    STRENGTH_AMBIGUOUS = "strength_ambiguous"
+    DAWID_SKENE = "dawid_skene"
+    DAWID_SKENE_TIE = "dawid_skene_tie"
+    ADJUDICATED = "adjudicated"
 
 
 @dataclass(frozen=True)
@@ -144,4 +151,6 @@ def deciding_votes(votes: Iterable[Vote], label: AggregatedLabel) -> list[Vote]:
     jury label decided."""
     if label.provenance == LabelProvenance.LLM_JURY:
         return [v for v in votes if is_jury_vote(v)]
+    if label.deciding_source == "mixed":  # Dawid–Skene weighs every source together
+        return list(votes)
     return [v for v in votes if v.source == label.deciding_source]

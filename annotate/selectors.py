@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
-from annotate.aggregation import Vote
+from annotate.aggregation import AggregatedLabel, Vote
+from annotate.aggregation_policies import AdjudicatedLabel, aggregate_campaign_votes
+from annotate.agreement import QuestionAgreement as QuestionAgreementT
 from annotate.models import (
     Annotation,
     AnnotationSource,
@@ -507,3 +509,138 @@ def export_file_of_campaign(*, campaign: Campaign, file_id: int):
     from annotate.models import ExportFile
 
     return ExportFile.objects.filter(campaign=campaign, pk=file_id).first()
+
+
+# --- issue 17: aggregation policies and adjudication --------------------------------------------
+
+
+def current_adjudications(*, campaign: Campaign) -> dict[int, AdjudicatedLabel]:
+    """The current PM decision per instance id of the campaign."""
+    from annotate.aggregation import direction_of
+    from annotate.models import Adjudication
+
+    rows = Adjudication.objects.filter(campaign=campaign, is_current=True).values_list(
+        "instance_id", "overall_preference", "decided_by__username"
+    )
+    return {
+        instance_id: AdjudicatedLabel(direction_of(preference), float(preference), username)
+        for instance_id, preference, username in rows
+    }
+
+
+def campaign_labels(*, campaign: Campaign, labels: LabelFilter | None = None) -> dict[int, AggregatedLabel]:
+    """Every instance's final label under the campaign's aggregation policy (Dawid–Skene
+    fitted over all the campaign's votes at once), adjudications included."""
+    votes = {item.instance_id: item.votes for item in iter_instances_with_votes(campaign=campaign, labels=labels)}
+    return aggregate_campaign_votes(
+        policy=campaign.aggregation_policy,
+        votes_by_instance=votes,
+        adjudications=current_adjudications(campaign=campaign),
+    )
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """An instance for the adjudication page: its humans split, or their majority and an LLM
+    annotator disagree (``reason``), with every vote and the current decision, if any."""
+
+    instance_id: int
+    external_id: str
+    reason: str  # "human_split" | "human_vs_llm" | "adjudicated"
+    votes: list[Vote]
+    label: AggregatedLabel
+    adjudication: AdjudicatedLabel | None
+    note: str
+
+
+def list_disagreements(*, campaign: Campaign) -> list[Disagreement]:
+    """The campaign's disagreements (and every adjudicated instance), oldest instance first.
+    ``label`` is the campaign policy's label (``adjudicated`` where the PM decided)."""
+    from annotate.aggregation import aggregate_pairwise_votes, direction_of
+    from annotate.models import Adjudication
+
+    decisions = current_adjudications(campaign=campaign)
+    notes = dict(
+        Adjudication.objects.filter(campaign=campaign, is_current=True).values_list("instance_id", "note")
+    )
+    items = list(iter_instances_with_votes(campaign=campaign))
+    labels = campaign_labels(campaign=campaign)
+    rows = []
+    for item in items:
+        human = [v for v in item.votes if v.source == "human"]
+        llm = [v for v in item.votes if v.source == "llm"]
+        majority = aggregate_pairwise_votes(human)
+        if majority.provenance.value == "human_split":
+            reason = "human_split"
+        elif human and majority.winner is not None and any(direction_of(v.overall_preference) != majority.winner for v in llm):
+            reason = "human_vs_llm"
+        elif item.instance_id in decisions:
+            reason = "adjudicated"
+        else:
+            continue
+        rows.append(
+            Disagreement(
+                instance_id=item.instance_id,
+                external_id=item.external_id,
+                reason=reason,
+                votes=item.votes,
+                label=labels[item.instance_id],
+                adjudication=decisions.get(item.instance_id),
+                note=notes.get(item.instance_id, ""),
+            )
+        )
+    return rows
+
+
+def agreement_report(*, campaign: Campaign, tags: dict[int, list[str]] | None = None) -> list[QuestionAgreementT]:
+    """Agreement per question of the campaign's current task (text questions left out):
+    human–human α and κ, human–LLM κ per LLM annotator (model name), human α by tag when
+    ``tags`` (instance id → tags, e.g. ``routing.selectors.instance_tags``) is given.
+    Scales are ordinal (quadratic κ); choices nominal, an annotation's ticked set as one value."""
+    from annotate.agreement import Rating, question_agreement
+    from annotate.models import Question, QuestionKind, QuestionTarget
+
+    questions = list(
+        Question.objects.filter(schema_id=campaign.task_schema_id).exclude(kind=QuestionKind.TEXT).order_by("order")
+    )
+    rows = (
+        AnswerValue.objects.filter(annotation__campaign=campaign, question__in=questions)
+        .values_list(
+            "question_id",
+            "annotation_id",
+            "annotation__instance_id",
+            "response_position",
+            "annotation__source",
+            "annotation__annotator_id",
+            "annotation__external_annotator",
+            "annotation__model_name",
+            "value",
+            "option__code",
+        )
+        .order_by("annotation_id", "option__code")
+    )
+    collected: dict[tuple, dict] = {}
+    for q_id, a_id, instance_id, position, source, user_id, external, model, value, code in rows:
+        question = next(q for q in questions if q.pk == q_id)
+        item = (instance_id, position) if question.target == QuestionTarget.EACH_RESPONSE else instance_id
+        rater = {"human": f"user:{user_id}", "imported": f"imported:{external}"}.get(source, model)
+        key = (q_id, a_id, item)
+        entry = collected.setdefault(key, {"item": item, "rater": rater, "source": source, "codes": [], "value": value})
+        if code:
+            entry["codes"].append(code)
+    by_question: dict[int, list[Rating]] = {q.pk: [] for q in questions}
+    for (q_id, _a, _item), e in collected.items():
+        choices = next(q for q in questions if q.pk == q_id).kind == QuestionKind.CHOICES
+        if choices:
+            value = "|".join(sorted(e["codes"]))
+        elif e["value"] is None:
+            continue
+        else:
+            value = e["value"]
+        by_question[q_id].append(Rating(item=e["item"], rater=e["rater"], source=e["source"], value=value))
+    return [
+        question_agreement(
+            question=q.key, ratings=by_question[q.pk], ordinal=q.kind != QuestionKind.CHOICES, tags=tags
+        )
+        for q in questions
+    ]

@@ -3,7 +3,7 @@ from django.urls import path
 
 from annotate.api import auth as api_auth
 from annotate.api import views as api
-from annotate.views import campaigns, dashboard, exports, labelling, manage, quality, setup
+from annotate.views import adjudication, campaigns, dashboard, exports, labelling, manage, quality, setup
 
 urlpatterns = [
     path("", campaigns.home, name="home"),
@@ -66,6 +66,13 @@ urlpatterns = [
     path(
         "campaigns/<slug:slug>/quality/flags/<int:flag_id>/lift/", quality.lift_flag, name="lift_quality_flag"
     ),
+    # issue 17: aggregation, agreement and adjudication
+    path(
+        "campaigns/<slug:slug>/adjudication/",
+        adjudication.campaign_adjudication,
+        name="campaign_adjudication",
+    ),
+    path("campaigns/<slug:slug>/agreement/", adjudication.campaign_agreement, name="campaign_agreement"),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
     path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
     path("api/campaigns/", api.CampaignListView.as_view(), name="api_campaigns"),

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from annotate.aggregation import AggregatedLabel, Vote, deciding_votes
+from annotate.aggregation_policies import aggregate_votes
 from annotate.exports.routing_hook import RoutingWindow
-from annotate.models import Campaign
-from annotate.selectors import LabelFilter
+from annotate.models import AggregationPolicy, Campaign
+from annotate.selectors import LabelFilter, campaign_labels, current_adjudications
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -89,6 +90,20 @@ class Exporter:
         self.options = options or ExportOptions()
         self.summary = ExportSummary()
         self.routing = RoutingWindow(campaign_id=campaign.pk)
+        self.policy = campaign.aggregation_policy
+        self.adjudications = current_adjudications(campaign=campaign)
+        self._campaign_fit: dict[int, AggregatedLabel] | None = None
+
+    def aggregate(self, *, instance_id: int, votes: list[Vote]) -> AggregatedLabel:
+        """The instance's label under the campaign's aggregation policy; the PM's adjudication
+        when there is one. Dawid–Skene is fitted once over every vote of the campaign the
+        export's label filter admits (so its label does not change with a format's own vote
+        selection)."""
+        if self.policy == AggregationPolicy.DAWID_SKENE:
+            if self._campaign_fit is None:
+                self._campaign_fit = campaign_labels(campaign=self.campaign, labels=self.options.labels)
+            return self._campaign_fit[instance_id]
+        return aggregate_votes(policy=self.policy, votes=votes, adjudication=self.adjudications.get(instance_id))
 
     def rater_provenance(self, *, item, source: str, raters: list, aggregation: str) -> dict:
         """The provenance column of a row decided by the ratings or strengths of ``raters``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from annotate.exports.base import Exporter
+from annotate.models import AggregationPolicy
 
 AGGREGATION_POLICY = """\
 One label per instance (``annotate.aggregation``): this platform's human labels decide when
@@ -11,6 +12,38 @@ left out, never guessed); otherwise the imported labels by the same rule; otherw
 labels (a reliability-weighted jury label alone when routing made one, else a strict majority).
 Ties are left out of the pairwise formats (TRL has no tie label). Every row's ``provenance``
 says which source, models, pseudonymous annotators, pools and guidelines versions decided it."""
+
+
+POLICY_DETAILS = {
+    AggregationPolicy.STRICT_MAJORITY: "the rule below, as is.",
+    AggregationPolicy.MULTIPREF_MAJORITY: (
+        "the direction (A / B / tie) with the most votes of the deciding source wins (\"slightly\" "
+        "counts as \"clearly\"); two directions with the top count are a split, left out."
+    ),
+    AggregationPolicy.HELPSTEER2_PREFERENCE: (
+        "the mean of the three closest preference strengths of the deciding source; left out "
+        "when they span more than 2 points (`strength_spread_too_wide`) or equally close "
+        "triples disagree (`strength_ambiguous`)."
+    ),
+    AggregationPolicy.HELPSTEER2_RATINGS: (
+        "pairwise labels by the rule below; per-response scores are the rounded mean of the "
+        "three most agreeing ratings (the `helpsteer2` format)."
+    ),
+    AggregationPolicy.DAWID_SKENE: (
+        "a Dawid–Skene fit (crowd-kit) over every human, imported and LLM vote of the campaign, "
+        "each annotator weighed by its estimated confusion matrix; equally probable classes "
+        "are a split (`dawid_skene_tie`), left out."
+    ),
+}
+
+
+def policy_line(policy: str) -> str:
+    label = AggregationPolicy(policy).label
+    return (
+        f"This campaign's policy: `{policy}` ({label}): {POLICY_DETAILS[AggregationPolicy(policy)]} "
+        "A project manager's adjudication, where there is one, decides the label instead "
+        "(`adjudicated`); the annotators' own labels are kept as they were."
+    )
 
 
 def render_card(*, exporter: Exporter, file_type: str, files: dict[str, int], options: dict) -> str:
@@ -55,7 +88,8 @@ def render_card(*, exporter: Exporter, file_type: str, files: dict[str, int], op
         f"- v{version}: {count} labels" for version, count in sorted(summary.guidelines_versions.items())
     ] or ["- none recorded"]
     filters = {k: options[k] for k in ("sources", "pools", "min_agreement", "created_from", "created_to") if options.get(k)}
-    lines += ["", "## Filters", "", f"{filters or 'none'}", "", "## Aggregation policy", "", AGGREGATION_POLICY, ""]
+    lines += ["", "## Filters", "", f"{filters or 'none'}", "", "## Aggregation policy", ""]
+    lines += [policy_line(campaign.aggregation_policy), "", AGGREGATION_POLICY, ""]
     lines += [
         "Annotator ids are pseudonyms (a keyed hash per campaign): stable within this campaign,",
         "not linkable to other campaigns. Routing decisions are not included in this export.",

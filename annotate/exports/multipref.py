@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from annotate.aggregation import Vote, aggregate_pairwise_votes
+from annotate.aggregation import Vote
 from annotate.exports.base import Exporter, prompt_text, provenance_of, provenance_type
 from annotate.exports.pairs import iter_decided_pairs
 from annotate.selectors import AnnotationView, iter_instances_with_annotations
@@ -108,7 +108,7 @@ class MultiPrefExporter(Exporter):
             if llm := len(item.annotations) - len(people):
                 summary.skipped["llm_labels_left_out"] += llm
             votes: list[Vote] = [v for a in people if (v := a.vote()) is not None]
-            label = aggregate_pairwise_votes(votes)
+            label = self.aggregate(instance_id=item.instance_id, votes=votes)
             if self.options.min_agreement is not None and (label.agreement or 0.0) < self.options.min_agreement:
                 summary.skipped["below_agreement_threshold"] += 1
                 continue

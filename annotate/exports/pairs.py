@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from annotate.aggregation import AggregatedLabel, Winner, aggregate_pairwise_votes
+from annotate.aggregation import AggregatedLabel, Winner
 from annotate.exports.base import Exporter, provenance_of
 from annotate.selectors import InstanceWithVotes, ResponseView, iter_instances_with_votes
 
@@ -30,7 +30,7 @@ def iter_decided_pairs(exporter: Exporter) -> Iterator[DecidedPair]:
     summary, options = exporter.summary, exporter.options
     for item in iter_instances_with_votes(campaign=exporter.campaign, labels=options.labels):
         summary.instances_seen += 1
-        label = aggregate_pairwise_votes(item.votes)
+        label = exporter.aggregate(instance_id=item.instance_id, votes=item.votes)
         if label.winner is None:
             summary.skipped[label.provenance.value] += 1
             continue

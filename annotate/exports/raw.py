@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from annotate.aggregation import aggregate_pairwise_votes
 from annotate.exports.base import Exporter
 from annotate.selectors import iter_instances_with_annotations
 
@@ -32,7 +31,7 @@ class RawAnnotationsExporter(Exporter):
             if not item.annotations:
                 summary.skipped["unlabelled"] += 1
                 continue
-            label = aggregate_pairwise_votes(item.votes)
+            label = self.aggregate(instance_id=item.instance_id, votes=item.votes)
             if options.min_agreement is not None and (label.agreement or 0.0) < options.min_agreement:
                 summary.skipped["below_agreement_threshold"] += len(item.annotations)
                 continue

@@ -12,6 +12,7 @@ Conventions used throughout:
   for the hot paths (aggregation, exports, routing).
 """
 
+from annotate.models.adjudication import Adjudication
 from annotate.models.campaigns import (
     AggregationPolicy,
     Campaign,
@@ -40,6 +41,7 @@ from annotate.models.tasks import (
 from annotate.models.work import Assignment, AssignmentStatus, SkipReason
 
 __all__ = [
+    "Adjudication",
     "AggregationPolicy",
     "Annotation",
     "AnnotationSource",

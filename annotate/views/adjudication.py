@@ -1,0 +1,66 @@
+"""The adjudication page (issue 17): a PM sets the final label of a disagreement, with a note;
+and the agreement page (α and κ per question). Tags live in routing, which annotate does not
+import, so this page shows no by-tag rows; ``agreement_report(campaign=..., tags=
+routing.selectors.instance_tags(campaign=...))`` gives them to a caller that may import routing."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from annotate.models import CampaignRole, Instance
+from annotate.permissions import get_campaign_for_role_or_404
+from annotate.selectors import agreement_report, list_disagreements
+from annotate.services.adjudication import AdjudicationError, adjudicate_instance, preference_bounds
+
+PM = {CampaignRole.PROJECT_MANAGER.value}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_adjudication(request, slug):
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
+    error, status = None, 200
+    if request.method == "POST":
+        instance = get_object_or_404(Instance, pk=request.POST.get("instance", ""), campaign=campaign)
+        try:
+            preference = int(request.POST.get("overall_preference", ""))
+        except ValueError:
+            error = "Choose the final preference."
+        else:
+            try:
+                adjudicate_instance(
+                    campaign=campaign,
+                    instance=instance,
+                    overall_preference=preference,
+                    note=request.POST.get("note", ""),
+                    decided_by=request.user,
+                )
+            except AdjudicationError as exc:
+                error = str(exc)
+        if error is None:
+            messages.success(request, f"Final label of {instance.external_id} recorded.")
+            return redirect("campaign_adjudication", slug=campaign.slug)
+        status = 400
+    low, high = preference_bounds(campaign=campaign)
+    context = {
+        "campaign": campaign,
+        "rows": list_disagreements(campaign=campaign),
+        "scale": list(range(low, high + 1)),
+        "error": error,
+        "posted": request.POST if error else {},
+    }
+    return render(request, "annotate/adjudication/adjudication.html", context, status=status)
+
+
+@login_required
+@require_GET
+def campaign_agreement(request, slug):
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
+    return render(
+        request,
+        "annotate/adjudication/agreement.html",
+        {"campaign": campaign, "report": agreement_report(campaign=campaign)},
+    )

@@ -1,0 +1,138 @@
+"""Agreement against hand-computed α and κ, with the items and pairs each value rests on."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from annotate.agreement import (
+    NOT_ENOUGH_DATA,
+    Rating,
+    cohen_kappa,
+    krippendorff_alpha,
+    question_agreement,
+)
+from annotate.selectors import agreement_report
+from tests.annotate.exports.helpers import label_by_human, label_by_llm
+from tests.conftest import build_campaign, logged_in, make_user
+
+
+def two_raters(first, second, *, source_b="human", rater_b="r2"):
+    ratings = []
+    for item, (a, b) in enumerate(zip(first, second, strict=True)):
+        ratings += [Rating(item, "r1", "human", a), Rating(item, rater_b, source_b, b)]
+    return ratings
+
+
+def test_nominal_alpha_by_hand():
+    # items (a,a) (a,b) (b,b) (b,b): n=8, n_a=3, n_b=5, D_o = 2/8, D_e = 2·3·5/(8·7) = 30/56,
+    # α = 1 − (2/8)/(30/56) = 8/15
+    assert krippendorff_alpha(ratings=two_raters("abbb", "abbb"), ordinal=False).value == pytest.approx(1.0)
+    value = krippendorff_alpha(ratings=two_raters("aabb", "abbb"), ordinal=False)
+    assert value.value == pytest.approx(8 / 15)
+    assert (value.n_items, value.n_pairs) == (4, 4)
+
+
+def test_ordinal_alpha_on_two_values_equals_nominal_by_hand():
+    # With two adjacent values every ordinal distance is the same constant, so α = 8/15 again.
+    assert krippendorff_alpha(ratings=two_raters([1, 1, 2, 2], [1, 2, 2, 2]), ordinal=True).value == pytest.approx(8 / 15)
+
+
+def test_unweighted_kappa_by_hand():
+    # (a,a) (a,b) (b,b) (b,b): p_o = 3/4; p_e = (2·1 + 2·3)/16 = 1/2; κ = (3/4 − 1/2)/(1/2) = 1/2
+    pairs = [(0, "a", "a"), (1, "a", "b"), (2, "b", "b"), (3, "b", "b")]
+    value = cohen_kappa(pairs=pairs, ordinal=False)
+    assert value.value == pytest.approx(0.5)
+    assert (value.n_items, value.n_pairs) == (4, 4)
+
+
+def test_quadratic_kappa_by_hand():
+    # (1,1) (2,3) (3,3): Σw·O = (2−3)² = 1; marginals r = (1,1,1), c = (1,0,2);
+    # Σw·E = (r1(0·1 + 1·0 + 4·2) + r2(1·1 + 0 + 1·2) + r3(4·1 + 1·0 + 0))/3 = (8 + 3 + 4)/3 = 5;
+    # κ = 1 − 1/5 = 0.8
+    assert cohen_kappa(pairs=[(0, 1, 1), (1, 2, 3), (2, 3, 3)], ordinal=True).value == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    "ratings",
+    [
+        two_raters([1], [2]),  # one item
+        two_raters([1, 1, 1], [1, 1, 1]),  # one value only: α undefined
+        [Rating(0, "r1", "human", 1), Rating(1, "r2", "human", 2)],  # nobody rated an item twice
+    ],
+)
+def test_undefined_alpha_is_not_enough_data_never_nan(ratings):
+    value = krippendorff_alpha(ratings=ratings, ordinal=True)
+    assert (value.value, value.reason, value.shown) == (None, NOT_ENOUGH_DATA, NOT_ENOUGH_DATA)
+
+
+def test_undefined_kappa_is_not_enough_data():
+    assert cohen_kappa(pairs=[(0, 1, 1)], ordinal=True).value is None
+    assert cohen_kappa(pairs=[(0, 1, 1), (1, 1, 1)], ordinal=True).shown == NOT_ENOUGH_DATA
+
+
+def test_question_agreement_per_llm_and_by_tag():
+    ratings = two_raters([1, 1, 2, 2], [1, 2, 2, 2])
+    ratings += [Rating(0, "judge", "llm", 1), Rating(1, "judge", "llm", 1), Rating(2, "judge", "llm", 2)]
+    tags = {0: ["code"], 1: ["code"], 2: ["math"], 3: ["math", "code"]}
+    result = question_agreement(question="overall", ratings=ratings, ordinal=True, tags=tags)
+    assert result.human_alpha.value == pytest.approx(8 / 15)
+    ((model, kappa),) = result.llm_kappa
+    # judge vs r1 on items 0,1,2: (1,1) (1,1) (2,2); vs r2: (1,1) (2,1) (2,2)
+    expected = cohen_kappa(pairs=[(0, 1, 1), (1, 1, 1), (2, 2, 2), (0, 1, 1), (1, 2, 1), (2, 2, 2)], ordinal=True)
+    assert model == "judge" and kappa == expected and kappa.n_pairs == 6 and kappa.n_items == 3
+    by_tag = dict(result.by_tag)
+    # code: items 0 (1,1), 1 (1,2), 3 (2,2): o: 11×2, 12, 21, 22×2 → n_1=3, n_2=3, D_o=2/6, D_e=2·9/30; α = 1 − (1/3)/(3/5) = 4/9
+    assert by_tag["code"].value == pytest.approx(4 / 9)
+    assert by_tag["code"].n_items == 3
+    assert by_tag["math"].value is None  # items 2 and 3 both (2,2): one value
+
+
+# --- the selector and the page ---------------------------------------------------------------
+
+
+@pytest.fixture
+def campaign(pm, annotator, second_annotator, researcher):
+    return build_campaign(
+        pm=pm, annotators=[annotator, second_annotator], researchers=[researcher], n_instances=2, overlap=2
+    )
+
+
+def test_agreement_report_reads_the_campaigns_answers(campaign, annotator, second_annotator):
+    # overall: item 0 (−2, −2), item 1 (1, 2); the LLM says −1 on both
+    first = label_by_human(campaign, annotator, -2)
+    label_by_human(campaign, second_annotator, -2)
+    second = label_by_human(campaign, annotator, 1)
+    label_by_human(campaign, second_annotator, 2)
+    label_by_llm(campaign, [first, second], -1, model_name="judge-x")
+    report = {q.question: q for q in agreement_report(campaign=campaign)}
+    overall = report["overall"]
+    assert (overall.human_alpha.n_items, overall.human_alpha.n_pairs) == (2, 2)
+    assert overall.human_alpha.value is not None
+    assert [model for model, _ in overall.llm_kappa] == ["judge-x"]
+    assert overall.llm_kappa[0][1].n_pairs == 4
+    assert "justification" not in report  # text is left out
+
+
+def test_the_pm_reads_the_agreement_table(campaign, pm, annotator, second_annotator):
+    label_by_human(campaign, annotator, -2)
+    label_by_human(campaign, second_annotator, -2)
+    page = logged_in(pm).get(reverse("campaign_agreement", args=[campaign.slug]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "overall" in html and NOT_ENOUGH_DATA in html and "1 items, 1 pairs" in html
+
+
+@pytest.mark.parametrize("who", ["other_pm", "annotator", "researcher", "outsider"])
+def test_only_the_campaigns_pms_reach_the_agreement_page(campaign, annotator, researcher, outsider, who):
+    other_pm = make_user("other-pm")
+    build_campaign(pm=other_pm, name="Theirs", n_instances=0)
+    user = {"other_pm": other_pm, "annotator": annotator, "researcher": researcher, "outsider": outsider}[who]
+    assert logged_in(user).get(reverse("campaign_agreement", args=[campaign.slug])).status_code in (403, 404)
+
+
+def test_anonymous_is_sent_to_log_in_from_agreement(campaign):
+    from django.test import Client
+
+    response = Client().get(reverse("campaign_agreement", args=[campaign.slug]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
