@@ -32,7 +32,11 @@ from annotate.services.invites import (
     find_invite,
     revoke_invite,
 )
-from annotate.services.people import MembershipChangeRefused, change_membership, set_membership_active
+from annotate.services.people import (
+    MembershipChangeRefused,
+    change_membership,
+    set_membership_active,
+)
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
 

@@ -14,7 +14,11 @@ from django.urls import reverse
 from annotate.judgements import PairwiseJudgement
 from annotate.models import Instance, QueueItem, Route, SkipReason
 from annotate.selectors import pseudonym_of
-from annotate.services.annotations import LLMPairwiseLabel, record_llm_annotations, submit_annotation
+from annotate.services.annotations import (
+    LLMPairwiseLabel,
+    record_llm_annotations,
+    submit_annotation,
+)
 from annotate.services.assignments import claim_next_assignment, skip_assignment
 from annotate.services.imports import import_instances
 from tests.conftest import build_campaign, logged_in, pairwise_answers
