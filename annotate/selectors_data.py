@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.db.models import (
     Count,
     Exists,
@@ -19,6 +19,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 
 from annotate.aggregation import AggregatedLabel, aggregate_pairwise_votes
@@ -90,6 +91,20 @@ def tags_available() -> bool:
     return True
 
 
+def _tagged_instance_ids(*, campaign: Campaign, tag: str):
+    """A subquery of the campaign's instances with ``tag`` in any of their feature rows' tags."""
+    if connection.vendor == "postgresql":
+        # jsonb containment: one array element equal to the tag.
+        return Instance.objects.filter(campaign=campaign, routing_features__tags__contains=[tag]).values("pk")
+    # SQLite (the quick start) has no JSON containment lookup; its json_each does the same.
+    features = Instance._meta.get_field("routing_features").related_model._meta.db_table
+    return RawSQL(
+        f'SELECT f.instance_id FROM "{features}" f, json_each(f.tags) t '  # noqa: S608 — table name from the model
+        "WHERE t.value = %s",
+        (tag,),
+    )
+
+
 def _count(queryset: QuerySet) -> Coalesce:
     counted = queryset.order_by().values("instance_id").annotate(n=Count("id")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
@@ -144,8 +159,7 @@ def browse_instances(*, campaign: Campaign, filters: DataFilters) -> QuerySet[In
     elif filters.agreement == Agreement.SPLIT:
         instances = instances.filter(n_directions__gte=2)
     if filters.tag and tags_available():
-        tagged = Instance.objects.filter(campaign=campaign, routing_features__tags__contains=[filters.tag])
-        instances = instances.filter(pk__in=tagged.values("pk"))
+        instances = instances.filter(pk__in=_tagged_instance_ids(campaign=campaign, tag=filters.tag))
     if filters.flagged:
         instances = instances.filter(is_flagged=True)
     if filters.skipped:

@@ -268,3 +268,15 @@ def test_accept_page_says_why_an_invite_cannot_be_used(pooled_campaign, pm, anno
         accept_invite(token=token, user=annotator)
     response = Client().get(reverse("accept_invite", args=[token]))
     assert response.status_code == status and message in response.content.decode()
+
+
+def test_a_failed_email_keeps_the_invite_and_shows_its_link(pooled_campaign, pm, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", 9, False
+    response = logged_in(pm).post(
+        reverse("create_campaign_invite", args=[pooled_campaign.slug]),
+        {"role": "annotator", "pool": "", "expires_in_days": 7, "email": "new@example.org"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "could not be sent" in page
+    assert response.context["created_link"] in page and Invite.objects.count() == 1
