@@ -20,7 +20,7 @@ class InviteForm(forms.Form):
     expires_in_days = forms.IntegerField(
         min_value=1, max_value=MAX_INVITE_DAYS, initial=DEFAULT_INVITE_DAYS, label="Expires after (days)"
     )
-    email = forms.EmailField(required=False, help_text="Optional: the link is also emailed when email is configured.")
+    email = forms.EmailField(required=False, max_length=254, help_text="Optional: the link is also emailed when email is configured.")
 
     def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,11 +28,12 @@ class InviteForm(forms.Form):
 
 
 class MembershipForm(forms.Form):
-    role = forms.ChoiceField(choices=CampaignRole.choices)
+    role = forms.ChoiceField(choices=CampaignRole.choices, widget=forms.Select(attrs={"aria-label": "Role"}))
 
     def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["pool"] = _pool_field(campaign)
+        self.fields["pool"].widget.attrs["aria-label"] = "Pool"
 
 
 class SignUpForm(UserCreationForm):
