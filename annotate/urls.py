@@ -3,7 +3,18 @@ from django.urls import path
 
 from annotate.api import auth as api_auth
 from annotate.api import views as api
-from annotate.views import adjudication, campaigns, dashboard, exports, labelling, manage, quality, setup
+from annotate.views import (
+    adjudication,
+    campaigns,
+    dashboard,
+    data,
+    exports,
+    labelling,
+    manage,
+    people,
+    quality,
+    setup,
+)
 
 urlpatterns = [
     path("", campaigns.home, name="home"),
@@ -73,6 +84,27 @@ urlpatterns = [
         name="campaign_adjudication",
     ),
     path("campaigns/<slug:slug>/agreement/", adjudication.campaign_agreement, name="campaign_agreement"),
+    # issue 17: people, invites and the data browser
+    path("campaigns/<slug:slug>/people/", people.campaign_people, name="campaign_people"),
+    path("campaigns/<slug:slug>/people/invites/", people.create_campaign_invite, name="create_campaign_invite"),
+    path(
+        "campaigns/<slug:slug>/people/invites/<int:invite_id>/revoke/",
+        people.revoke_campaign_invite,
+        name="revoke_campaign_invite",
+    ),
+    path(
+        "campaigns/<slug:slug>/people/<int:membership_id>/",
+        people.update_campaign_member,
+        name="update_campaign_member",
+    ),
+    path(
+        "campaigns/<slug:slug>/people/<int:membership_id>/active/",
+        people.set_campaign_member_active,
+        name="set_campaign_member_active",
+    ),
+    path("invites/<str:token>/", people.accept_invite_page, name="accept_invite"),
+    path("campaigns/<slug:slug>/data/", data.campaign_data, name="campaign_data"),
+    path("campaigns/<slug:slug>/data/<int:instance_id>/", data.campaign_instance, name="campaign_instance"),
     path("jobs/<int:job_id>/", manage.job_detail, name="job_detail"),
     path("api/auth/token/", api_auth.ObtainTokenView.as_view(), name="api_token"),
     path("api/campaigns/", api.CampaignListView.as_view(), name="api_campaigns"),

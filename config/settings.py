@@ -303,6 +303,15 @@ IMPORT_MAX_LINE_BYTES = read_int("IMPORT_MAX_LINE_BYTES", 1024 * 1024, minimum=1
 # Finished export files (and their dataset cards), one folder per export job.
 EXPORT_DIR = Path(read_str("EXPORT_DIR", str(VAR_DIR / "exports")))
 
+# Outgoing email (invite links). Empty EMAIL_HOST = no email: invite links are only shown.
+EMAIL_HOST = read_str("EMAIL_HOST", "")
+EMAIL_PORT = read_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = read_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = read_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = read_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "prefroute@localhost")
+EMAIL_TIMEOUT = 10
+
 # Local reward-model judge (routing/ → models_rm/). Empty = the judge shipped with models_rm.
 LOCAL_JUDGE_ARTIFACT = read_str("LOCAL_JUDGE_ARTIFACT", "")
 LOCAL_JUDGE_BACKBONE = read_str("LOCAL_JUDGE_BACKBONE", "")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from annotate.aggregation import aggregate_pairwise_votes
 from annotate.exports.base import (
     Exporter,
     messages_type,
@@ -30,7 +29,7 @@ class GenericExporter(Exporter):
         summary, options = self.summary, self.options
         for item in iter_instances_with_votes(campaign=self.campaign, labels=options.labels):
             summary.instances_seen += 1
-            label = aggregate_pairwise_votes(item.votes)
+            label = self.aggregate(instance_id=item.instance_id, votes=item.votes)
             if options.min_agreement is not None and (label.agreement or 0.0) < options.min_agreement:
                 summary.skipped["below_agreement_threshold"] += 1
                 continue

@@ -21,6 +21,7 @@ from annotate.models.campaigns import (
     CampaignStatus,
     GuidelineVersion,
 )
+from annotate.models.invites import Invite, InviteState
 from annotate.models.items import Instance, QueueItem, QueueItemKind, Response, Route
 from annotate.models.jobs import ExportFile, ImportUpload, JobKind, JobRun, JobStatus
 from annotate.models.labels import Annotation, AnnotationSource, AnswerValue
@@ -57,6 +58,8 @@ __all__ = [
     "ExportFile",
     "ImportUpload",
     "Instance",
+    "Invite",
+    "InviteState",
     "JobKind",
     "JobRun",
     "JobStatus",
