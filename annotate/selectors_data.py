@@ -22,7 +22,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 
-from annotate.aggregation import AggregatedLabel, aggregate_pairwise_votes
+from annotate.aggregation import AggregatedLabel
 from annotate.models import (
     Annotation,
     AnnotationSource,
@@ -239,9 +239,14 @@ def get_instance_detail(*, campaign: Campaign, instance_id: int) -> InstanceDeta
 
 
 def aggregate_label_for_instance(*, campaign: Campaign, instance: InstanceWithAnnotations) -> AggregatedLabel:
-    """The instance's final label and its provenance, by the rule the exports use.
+    """The instance's final label and its provenance, by the rule the exports use: the
+    campaign's aggregation policy, and the PM's adjudication when there is one. Dawid–Skene
+    needs every vote of the campaign, so it is fitted over the campaign (then read here)."""
+    from annotate.aggregation_policies import aggregate_votes
+    from annotate.models import AggregationPolicy
+    from annotate.selectors import campaign_labels, current_adjudications
 
-    The one place the data browser decides a label: per-campaign aggregation policies
-    (``campaign.aggregation_policy``) plug in here.
-    """
-    return aggregate_pairwise_votes(instance.votes)
+    if campaign.aggregation_policy == AggregationPolicy.DAWID_SKENE:
+        return campaign_labels(campaign=campaign)[instance.instance_id]
+    adjudication = current_adjudications(campaign=campaign).get(instance.instance_id)
+    return aggregate_votes(policy=campaign.aggregation_policy, votes=instance.votes, adjudication=adjudication)

@@ -181,3 +181,21 @@ def test_instance_of_another_campaign_is_not_found(pm):
     other_instance = Instance.objects.get(campaign=theirs)
     response = logged_in(pm).get(reverse("campaign_instance", args=[mine.slug, other_instance.pk]))
     assert response.status_code == 404
+
+
+def test_instance_page_shows_the_pm_adjudication_as_the_final_label_and_keeps_the_votes(pm, annotator, second_annotator):
+    from annotate.models import Annotation
+    from annotate.services.adjudication import adjudicate_instance
+
+    campaign = build_campaign(pm=pm, annotators=[annotator, second_annotator], n_instances=1, overlap=2)
+    label(campaign, annotator, -2)
+    label(campaign, second_annotator, 2)
+    instance = campaign.instances.get()
+    page = logged_in(pm).get(reverse("campaign_instance", args=[campaign.slug, instance.pk]))
+    assert b"human_split" in page.content
+
+    adjudicate_instance(campaign=campaign, instance=instance, overall_preference=1, note="B cites the source.", decided_by=pm)
+
+    page = logged_in(pm).get(reverse("campaign_instance", args=[campaign.slug, instance.pk]))
+    assert b"adjudicated" in page.content
+    assert sorted(Annotation.objects.values_list("overall_preference", flat=True)) == [-2, 2]
