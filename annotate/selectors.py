@@ -595,7 +595,7 @@ def list_disagreements(*, campaign: Campaign) -> list[Disagreement]:
 def agreement_report(*, campaign: Campaign, tags: dict[int, list[str]] | None = None) -> list[QuestionAgreementT]:
     """Agreement per question of the campaign's current task (text questions left out):
     human–human α and κ, human–LLM κ per LLM annotator (model name), human α by tag when
-    ``tags`` (instance id → tags, e.g. ``routing.selectors.instance_tags``) is given.
+    ``tags`` (instance id → tags, e.g. ``annotate.selectors_data.instance_tags_of``) is given.
     Scales are ordinal (quadratic κ); choices nominal, an annotation's ticked set as one value."""
     from annotate.agreement import Rating, question_agreement
     from annotate.models import Question, QuestionKind, QuestionTarget

@@ -91,6 +91,22 @@ def tags_available() -> bool:
     return True
 
 
+def instance_tags_of(*, campaign: Campaign) -> dict[int, list[str]]:
+    """Instance id → its tags (its newest feature row's), read through the reverse relation
+    so that annotate need not import routing; empty without the routing app."""
+    if not tags_available():
+        return {}
+    rows = (
+        Instance.objects.filter(campaign=campaign, routing_features__isnull=False)
+        .order_by("pk", "-routing_features__computed_at")
+        .values_list("pk", "routing_features__tags")
+    )
+    tags: dict[int, list[str]] = {}
+    for instance_id, values in rows:
+        tags.setdefault(instance_id, list(values or []))
+    return tags
+
+
 def _tagged_instance_ids(*, campaign: Campaign, tag: str):
     """A subquery of the campaign's instances with ``tag`` in any of their feature rows' tags."""
     if connection.vendor == "postgresql":

@@ -1,7 +1,5 @@
 """The adjudication page (issue 17): a PM sets the final label of a disagreement, with a note;
-and the agreement page (α and κ per question). Tags live in routing, which annotate does not
-import, so this page shows no by-tag rows; ``agreement_report(campaign=..., tags=
-routing.selectors.instance_tags(campaign=...))`` gives them to a caller that may import routing."""
+and the agreement page (α and κ per question, and by tag where routing has tagged the items)."""
 
 from __future__ import annotations
 
@@ -13,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from annotate.models import CampaignRole, Instance
 from annotate.permissions import get_campaign_for_role_or_404
 from annotate.selectors import agreement_report, list_disagreements
+from annotate.selectors_data import instance_tags_of
 from annotate.services.adjudication import AdjudicationError, adjudicate_instance, preference_bounds
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
@@ -62,5 +61,5 @@ def campaign_agreement(request, slug):
     return render(
         request,
         "annotate/adjudication/agreement.html",
-        {"campaign": campaign, "report": agreement_report(campaign=campaign)},
+        {"campaign": campaign, "report": agreement_report(campaign=campaign, tags=instance_tags_of(campaign=campaign))},
     )

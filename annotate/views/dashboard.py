@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET
 from annotate import charts
 from annotate.models import CampaignRole
 from annotate.permissions import get_campaign_for_role_or_404
+from annotate.selectors import agreement_report
 from annotate.selectors_dashboard import Dashboard, get_dashboard
+from annotate.selectors_data import instance_tags_of
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
 
@@ -71,7 +73,12 @@ def dashboard_charts(dashboard: Dashboard) -> dict:
 def campaign_dashboard(request, slug: str):
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
     dashboard = get_dashboard(campaign=campaign)
-    context = {"campaign": campaign, "dashboard": dashboard, **dashboard_charts(dashboard)}
+    context = {
+        "campaign": campaign,
+        "dashboard": dashboard,
+        "agreement": agreement_report(campaign=campaign, tags=instance_tags_of(campaign=campaign)),
+        **dashboard_charts(dashboard),
+    }
     template = "annotate/dashboard/figures.html" if request.htmx else "annotate/dashboard/page.html"
     response = render(request, template, context)
     # The page and its fragment share a URL: a browser cache must keep them apart.

@@ -136,3 +136,26 @@ def test_anonymous_is_sent_to_log_in_from_agreement(campaign):
 
     response = Client().get(reverse("campaign_agreement", args=[campaign.slug]))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_tags_reach_the_agreement_report_through_the_reverse_relation_and_the_dashboard_shows_it(pm):
+    """annotate reads routing's tags without importing routing; the dashboard and the
+    agreement page show α by tag with the items it rests on."""
+    from django.urls import reverse
+
+    from annotate.selectors_data import instance_tags_of
+    from routing.models import InstanceFeatures
+    from tests.conftest import build_campaign, logged_in
+
+    campaign = build_campaign(pm=pm, n_instances=2)
+    other = build_campaign(pm=pm, name="Other", n_instances=1)
+    first, second = campaign.instances.order_by("pk")
+    InstanceFeatures.objects.create(instance=first, version="v1", tags=["code", "math"])
+    InstanceFeatures.objects.create(instance=other.instances.get(), version="v1", tags=["chat"])
+    assert instance_tags_of(campaign=campaign) == {first.pk: ["code", "math"]}
+
+    client = logged_in(pm)
+    for name in ("campaign_dashboard", "campaign_agreement"):
+        page = client.get(reverse(name, args=[campaign.slug]))
+        assert page.status_code == 200
+        assert b"Human\xe2\x80\x93human \xce\xb1" in page.content
