@@ -373,7 +373,7 @@ def open_queue_items_for(*, campaign: Campaign, annotator) -> QuerySet[QueueItem
     theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
         status=AssignmentStatus.EXPIRED
     )
-    from annotate.quality_selectors import gate_queue_items  # issue 17: quality control
+    from annotate.selectors_quality import gate_queue_items  # issue 17: quality control
 
     items = open_queue_items(campaign=campaign).exclude(Exists(theirs))
     return gate_queue_items(campaign=campaign, annotator=annotator, items=items)

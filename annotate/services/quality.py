@@ -27,7 +27,7 @@ from annotate.models import (
     QueueItem,
     QueueItemKind,
 )
-from annotate.quality_selectors import (
+from annotate.selectors_quality import (
     CHECK_KINDS,
     annotator_quality,
     check_results,

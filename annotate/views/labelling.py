@@ -20,13 +20,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotate.forms import SkipForm, TaskAnswerForm, initial_from_answers
 from annotate.models import Assignment, AssignmentStatus, CampaignRole
 from annotate.permissions import get_assignment_for_annotator_or_404, get_campaign_for_role_or_404
-from annotate.quality_selectors import why_no_items
 from annotate.selectors import (
     get_annotator_progress,
     in_display_order,
     recent_submissions,
     responses_by_position,
 )
+from annotate.selectors_quality import why_no_items
 from annotate.services.annotations import (
     SubmissionRejected,
     save_assignment_draft,

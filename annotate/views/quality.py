@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate.models import CampaignRole, Instance, QualitySettings, QueueItemKind
 from annotate.permissions import get_campaign_for_role_or_404
-from annotate.quality_selectors import annotator_quality, check_items, get_quality_settings
+from annotate.selectors_quality import annotator_quality, check_items, get_quality_settings
 from annotate.services.quality import (
     ExpectedAnswer,
     QualityRejected,

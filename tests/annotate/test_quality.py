@@ -16,7 +16,7 @@ from annotate.models import (
     QueueItem,
     QueueItemKind,
 )
-from annotate.quality_selectors import annotator_quality, check_results
+from annotate.selectors_quality import annotator_quality, check_results
 from annotate.services.annotations import submit_annotation
 from annotate.services.assignments import claim_next_assignment
 from annotate.services.campaigns import add_member

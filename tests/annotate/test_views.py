@@ -230,3 +230,17 @@ def test_api_refuses_a_file_over_the_size_limit_with_413(campaign, pm, settings)
     )
     assert response.status_code == 413
     assert not campaign.jobs.exists()
+
+
+def test_the_deadline_is_shown_to_annotators_and_on_the_pm_dashboard(campaign, annotator, pm):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    campaign.deadline = timezone.make_aware(dt.datetime(2031, 5, 17, 18, 30))
+    campaign.save(update_fields=["deadline"])
+
+    labelling = logged_in(annotator).get(reverse("label_next", args=[campaign.slug]))
+    assert b"due 2031-05-17 18:30" in labelling.content
+    dashboard = logged_in(pm).get(reverse("campaign_dashboard", args=[campaign.slug]))
+    assert b"Deadline 2031-05-17 18:30" in dashboard.content and b"(passed)" not in dashboard.content
