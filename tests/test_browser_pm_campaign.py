@@ -10,7 +10,15 @@ import json
 import pytest
 from django.contrib.auth.models import Permission
 
-from annotate.models import Annotation, Campaign, CampaignMembership, CampaignRole, Instance, Invite
+from annotate.models import (
+    Annotation,
+    Assignment,
+    Campaign,
+    CampaignMembership,
+    CampaignRole,
+    Instance,
+    Invite,
+)
 from tests.conftest import make_user, pairwise_rows, stored_answers
 from tests.test_browser import ARTIFACTS, browser_page  # noqa: F401
 
@@ -97,8 +105,13 @@ def test_pm_creates_imports_invites_and_watches_the_dashboard(live_server, brows
     page.keyboard.press("Control+Enter")
     page.wait_for_selector(f"#task-form:not([data-assignment='{assignment_id}'])")
     label = Annotation.objects.get(assignment_id=assignment_id)
-    assert (label.overall_preference, label.pool) == (1, "expert")
-    assert stored_answers(label)[("justification", None)] == "@B names three cafes."
+    # "B" is the response shown second; the campaign randomises the order, and the stored
+    # preference is by response position (negative favours position 0).
+    shown_second = Assignment.objects.get(pk=assignment_id).display_order[1]
+    assert (label.overall_preference, label.pool) == (1 if shown_second == 1 else -1, "expert")
+    # Mentions of @A/@B are stored by response position too.
+    named = "@B" if shown_second == 1 else "@A"
+    assert stored_answers(label)[("justification", None)] == f"{named} names three cafes."
 
     # Back as the PM: the dashboard counts the label and names the annotator.
     page.context.clear_cookies()
