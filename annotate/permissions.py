@@ -42,3 +42,27 @@ def get_job_for_user_or_404(*, user, pk: int) -> JobRun:
     ):
         return job
     raise Http404("No such job.")
+
+
+def can_create_campaigns(user) -> bool:
+    """Site admins and holders of ``annotate.add_campaign`` start campaigns (and become their PM)."""
+    return user.is_authenticated and (user.is_superuser or user.has_perm("annotate.add_campaign"))
+
+
+def get_membership_of_campaign_or_404(*, campaign: Campaign, membership_id: int):
+    """A membership of this campaign only: a PM never reaches another campaign's people."""
+    from annotate.selectors_people import get_membership_of_campaign
+
+    membership = get_membership_of_campaign(campaign=campaign, membership_id=membership_id)
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def get_invite_of_campaign_or_404(*, campaign: Campaign, invite_id: int):
+    from annotate.selectors_people import get_invite_of_campaign
+
+    invite = get_invite_of_campaign(campaign=campaign, invite_id=invite_id)
+    if invite is None:
+        raise Http404("No such invite.")
+    return invite

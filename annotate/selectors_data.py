@@ -258,11 +258,13 @@ def aggregate_label_for_instance(*, campaign: Campaign, instance: InstanceWithAn
     """The instance's final label and its provenance, by the rule the exports use: the
     campaign's aggregation policy, and the PM's adjudication when there is one. Dawid–Skene
     needs every vote of the campaign, so it is fitted over the campaign (then read here)."""
-    from annotate.aggregation_policies import aggregate_votes
-    from annotate.models import AggregationPolicy
+    from annotate.aggregation_policies import label_of_instance
     from annotate.selectors import campaign_labels, current_adjudications
 
-    if campaign.aggregation_policy == AggregationPolicy.DAWID_SKENE:
-        return campaign_labels(campaign=campaign)[instance.instance_id]
-    adjudication = current_adjudications(campaign=campaign).get(instance.instance_id)
-    return aggregate_votes(policy=campaign.aggregation_policy, votes=instance.votes, adjudication=adjudication)
+    return label_of_instance(
+        policy=campaign.aggregation_policy,
+        instance_id=instance.instance_id,
+        votes=instance.votes,
+        adjudications=current_adjudications(campaign=campaign),
+        campaign_fit=lambda: campaign_labels(campaign=campaign),
+    )

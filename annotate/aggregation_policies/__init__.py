@@ -62,6 +62,22 @@ def aggregate_votes(
     return adjudicated(label, adjudication) if adjudication is not None else label
 
 
+def label_of_instance(
+    *,
+    policy: str,
+    instance_id: int,
+    votes: Iterable[Vote],
+    adjudications: Mapping[int, AdjudicatedLabel],
+    campaign_fit: Callable[[], Mapping[int, AggregatedLabel]],
+) -> AggregatedLabel:
+    """One instance's label under ``policy``, the PM's adjudication winning. Dawid–Skene needs
+    every vote of the campaign: ``campaign_fit`` gives that fit (the caller decides whether to
+    memoise it); the other policies read only ``votes``."""
+    if policy == "dawid_skene":
+        return campaign_fit()[instance_id]
+    return aggregate_votes(policy=policy, votes=votes, adjudication=adjudications.get(instance_id))
+
+
 def adjudicated(label: AggregatedLabel, adjudication: AdjudicatedLabel) -> AggregatedLabel:
     """``label`` decided by the PM instead: the counts stay, the winner is the adjudication's."""
     return AggregatedLabel(

@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from annotate.aggregation import AggregatedLabel, Vote, deciding_votes
-from annotate.aggregation_policies import aggregate_votes
+from annotate.aggregation_policies import label_of_instance
 from annotate.exports.routing_hook import RoutingWindow
-from annotate.models import AggregationPolicy, Campaign
+from annotate.models import Campaign
 from annotate.selectors import LabelFilter, campaign_labels, current_adjudications
 
 if TYPE_CHECKING:
@@ -99,11 +99,18 @@ class Exporter:
         when there is one. Dawid–Skene is fitted once over every vote of the campaign the
         export's label filter admits (so its label does not change with a format's own vote
         selection)."""
-        if self.policy == AggregationPolicy.DAWID_SKENE:
-            if self._campaign_fit is None:
-                self._campaign_fit = campaign_labels(campaign=self.campaign, labels=self.options.labels)
-            return self._campaign_fit[instance_id]
-        return aggregate_votes(policy=self.policy, votes=votes, adjudication=self.adjudications.get(instance_id))
+        return label_of_instance(
+            policy=self.policy,
+            instance_id=instance_id,
+            votes=votes,
+            adjudications=self.adjudications,
+            campaign_fit=self._fit_campaign,
+        )
+
+    def _fit_campaign(self) -> dict[int, AggregatedLabel]:
+        if self._campaign_fit is None:
+            self._campaign_fit = campaign_labels(campaign=self.campaign, labels=self.options.labels)
+        return self._campaign_fit
 
     def rater_provenance(self, *, item, source: str, raters: list, aggregation: str) -> dict:
         """The provenance column of a row decided by the ratings or strengths of ``raters``

@@ -25,7 +25,7 @@ def home(request):
         (campaign, sorted(roles_in_campaign(user=request.user, campaign=campaign)))
         for campaign in campaigns_visible_to(request.user)
     ]
-    from annotate.views.setup import can_create_campaigns
+    from annotate.permissions import can_create_campaigns
 
     return render(
         request,

@@ -9,17 +9,18 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotate.forms_people import InviteForm, MembershipForm, SignUpForm
 from annotate.models import CampaignRole
-from annotate.permissions import get_campaign_for_role_or_404
+from annotate.permissions import (
+    get_campaign_for_role_or_404,
+    get_invite_of_campaign_or_404,
+    get_membership_of_campaign_or_404,
+)
 from annotate.selectors_people import (
-    get_invite_of_campaign,
-    get_membership_of_campaign,
     list_campaign_invites,
     list_campaign_members,
 )
@@ -94,9 +95,7 @@ def create_campaign_invite(request, slug: str):
 @require_POST
 def revoke_campaign_invite(request, slug: str, invite_id: int):
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
-    invite = get_invite_of_campaign(campaign=campaign, invite_id=invite_id)
-    if invite is None:
-        raise Http404("No such invite.")
+    invite = get_invite_of_campaign_or_404(campaign=campaign, invite_id=invite_id)
     if revoke_invite(invite=invite):
         messages.success(request, "Invite withdrawn: its link no longer works.")
     else:
@@ -109,9 +108,7 @@ def revoke_campaign_invite(request, slug: str, invite_id: int):
 def update_campaign_member(request, slug: str, membership_id: int):
     """Change a member's role and pool."""
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
-    membership = get_membership_of_campaign(campaign=campaign, membership_id=membership_id)
-    if membership is None:
-        raise Http404("No such member.")
+    membership = get_membership_of_campaign_or_404(campaign=campaign, membership_id=membership_id)
     form = MembershipForm(request.POST, campaign=campaign, prefix=f"m{membership.pk}")
     if not form.is_valid():
         problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
@@ -129,9 +126,7 @@ def update_campaign_member(request, slug: str, membership_id: int):
 def set_campaign_member_active(request, slug: str, membership_id: int):
     """Deactivate (``active=0``) or reactivate (``active=1``) a member."""
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
-    membership = get_membership_of_campaign(campaign=campaign, membership_id=membership_id)
-    if membership is None:
-        raise Http404("No such member.")
+    membership = get_membership_of_campaign_or_404(campaign=campaign, membership_id=membership_id)
     if request.POST.get("active") not in ("0", "1"):
         return _people_page(request, campaign, error="Nothing changed: say active=1 or active=0.", status=400)
     is_active = request.POST["active"] == "1"

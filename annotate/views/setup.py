@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate.models import CampaignRole
-from annotate.permissions import get_campaign_for_role_or_404
+from annotate.permissions import can_create_campaigns, get_campaign_for_role_or_404
 from annotate.services.campaign_setup import (
     CampaignStateError,
     clone_campaign,
@@ -35,10 +35,6 @@ from annotate.setup_forms import (
 )
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
-
-
-def can_create_campaigns(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.has_perm("annotate.add_campaign"))
 
 
 def _add_errors(form, exc: ValidationError) -> None:
