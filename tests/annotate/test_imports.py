@@ -23,6 +23,7 @@ from annotate.models import (
 from annotate.services import imports as imports_service
 from annotate.services.campaigns import create_campaign
 from annotate.services.imports import (
+    MAX_REPORTED_ERRORS,
     ImportRejected,
     ImportSummary,
     RowError,
@@ -242,13 +243,13 @@ def test_a_file_with_one_bad_row_writes_nothing(campaign):
 
 
 def test_errors_past_the_cap_are_counted_but_not_listed(campaign):
-    rejected = rejection(campaign, jsonl(*["not json"] * 250))
+    rejected = rejection(campaign, jsonl(*["not json"] * (MAX_REPORTED_ERRORS + 50)))
 
-    assert len(rejected.errors) == 200
-    assert rejected.total_errors == 250
-    assert rejected.errors[-1].line == 200
+    assert len(rejected.errors) == MAX_REPORTED_ERRORS == 1000
+    assert rejected.total_errors == 1050
+    assert rejected.errors[-1].line == 1000
     assert str(rejected) == (
-        "The file has 250 errors (the first 200 are listed); nothing was imported."
+        "The file has 1,050 errors (the first 1,000 are listed, and 50 more); nothing was imported."
     )
 
 
@@ -308,7 +309,7 @@ def test_a_broken_gzip_stream_is_rejected(campaign):
 
 
 def test_a_file_larger_than_the_limit_is_rejected_even_once_decompressed(campaign, settings):
-    settings.IMPORT_MAX_BYTES = 1000
+    settings.IMPORT_MAX_DECOMPRESSED_BYTES = 1000
     data = gzip.compress(jsonl(*[generic_row(f"r{i}") for i in range(50)]))
     assert len(data) < 1000
 
@@ -644,7 +645,9 @@ def test_start_import_job_stores_the_upload_and_enqueues_only_on_commit(
         "generic",
         len(data),
     )
-    assert bytes(upload.content) == data
+    assert upload.file.name.startswith("imports/") and upload.content is None
+    with upload.open_content() as stored:
+        assert stored.read() == data
     assert campaign.instances.count() == 0
 
 
