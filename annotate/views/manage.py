@@ -123,7 +123,7 @@ def import_instances_page(request, slug: str):
                     return response
     context["form"] = form
     more = context["total_errors"] - len(context["errors"])
-    context["more_errors"] = f"{more:,}" if more > 0 else ""
+    context["more_errors"] = f"{more:,} more error{'s' if more != 1 else ''}" if more > 0 else ""
     failed = (
         (context["errors"] and context["preview"] is None)
         or form.errors

@@ -689,6 +689,49 @@ def test_an_import_job_writes_the_instances_and_records_the_count(campaign, pm):
     assert Instance.objects.filter(import_job=job).count() == 2
 
 
+def test_an_import_job_stores_its_upload_as_a_file_under_media_root(campaign, pm, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    data = jsonl(generic_row("a"), generic_row("b"))
+
+    job = start_import_job(campaign=campaign, created_by=pm, filename="rows.jsonl", data=data, file_format="generic")
+
+    upload = ImportUpload.objects.get(job=job)
+    stored = tmp_path / upload.file.name
+    assert stored.read_bytes() == data and upload.content is None  # no copy in the database
+    run_import_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.result["created"]) == (JobStatus.SUCCEEDED, 2)
+
+
+def test_an_upload_stored_in_the_database_before_0014_still_imports(campaign, pm):
+    job = start_import_job(
+        campaign=campaign, created_by=pm, filename="old.jsonl", data=b"{}", file_format="generic"
+    )
+    old = jsonl(generic_row("old-1"))
+    upload = ImportUpload.objects.get(job=job)
+    upload.file.delete(save=False)
+    ImportUpload.objects.filter(pk=upload.pk).update(file="", content=old, size_bytes=len(old))
+
+    run_import_job(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.result["created"]) == (JobStatus.SUCCEEDED, 1)
+
+
+def test_an_import_job_whose_file_is_missing_fails_saying_where_it_looked(campaign, pm):
+    job = start_import_job(
+        campaign=campaign, created_by=pm, filename="rows.jsonl", data=jsonl(generic_row("a")), file_format="generic"
+    )
+    ImportUpload.objects.get(job=job).file.delete(save=False)
+
+    run_import_job(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("The uploaded file is missing from the upload storage (MEDIA_ROOT)")
+    assert campaign.instances.count() == 0
+
+
 def test_a_rejected_file_fails_the_job_with_every_row_error_listed(campaign, pm):
     job = start_import_job(
         campaign=campaign,
