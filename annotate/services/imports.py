@@ -388,7 +388,8 @@ def check_upload(
             importer=importer, campaign=campaign, file=file, lines={line for line, _ in named}
         )
         for line, first_line in named:
-            id_field, external_id = id_at[line]
+            # Missing only if the file changed between the two reads: still an error on that line.
+            id_field, external_id = id_at.get(line, ("id", "?"))
             errors.add(RowError(line, id_field, f'duplicate id "{external_id}" (first on line {first_line})'))
         errors.count_unlisted(repeat_count - len(named))
     repeated = {line for line, _ in named}
