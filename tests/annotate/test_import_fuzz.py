@@ -37,6 +37,7 @@ FUZZ = hypothesis_settings(
     max_examples=40,
     deadline=None,
     derandomize=True,  # the same examples in every CI run; a failure reproduces
+    database=None,  # so nothing is written beside the repository
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
