@@ -225,3 +225,15 @@ def test_a_long_line_is_skipped_without_being_read_whole(campaign, settings):
         (2, f"is {len(big.encode()):,} bytes long; a line may hold at most 1,048,576 bytes")
     ]
     assert peak_mib < 10, peak_mib  # the 50 MB line is never held whole
+
+
+def test_a_small_gzip_that_inflates_past_the_inline_limit_becomes_a_job_not_a_long_request(campaign, pm, settings):
+    settings.IMPORT_INLINE_MAX_BYTES = 4096
+    rows = "\n".join(row(f"r{i}") for i in range(200)).encode()
+    data = gzip.compress(rows)
+    assert len(data) < 4096 < len(rows)
+
+    response = post_api(pm, campaign, data)
+
+    assert response.status_code == 202, response.content  # measured once decompressed
+    assert campaign.instances.count() == 0 and JobRun.objects.get().params["size_bytes"] == len(data)
