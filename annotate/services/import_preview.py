@@ -21,7 +21,7 @@ from django.core import signing
 
 from annotate.importers.base import ParsedResponse, RowError
 from annotate.models import Campaign
-from annotate.services.imports import check_upload, file_size
+from annotate.services.import_checks import check_upload, file_size
 
 PREVIEW_ROWS = 10
 TOKEN_MAX_AGE_SECONDS = 3600

@@ -20,7 +20,7 @@ from annotate.models import (
     JobStatus,
     Response,
 )
-from annotate.services import imports as imports_service
+from annotate.services import import_checks
 from annotate.services.campaigns import create_campaign
 from annotate.services.imports import (
     MAX_REPORTED_ERRORS,
@@ -809,7 +809,7 @@ def test_progress_is_reported_while_checking_and_when_done(campaign):
 
 def test_an_id_committed_by_a_concurrent_import_is_reported_not_crashed(campaign, monkeypatch):
     # Simulate the race: the other import commits "a" after this one checked its ids.
-    real_check = imports_service._existing_id_errors
+    real_check = import_checks.existing_id_errors
     checks = []
 
     def check_after_the_other_import(*, campaign, parsed):
@@ -819,7 +819,7 @@ def test_an_id_committed_by_a_concurrent_import_is_reported_not_crashed(campaign
             return []
         return real_check(campaign=campaign, parsed=parsed)
 
-    monkeypatch.setattr(imports_service, "_existing_id_errors", check_after_the_other_import)
+    monkeypatch.setattr(import_checks, "existing_id_errors", check_after_the_other_import)
 
     assert error_texts(campaign, jsonl(generic_row("b"), generic_row("a"))) == [
         'line 2, field "id": id "a" already exists in this campaign'
