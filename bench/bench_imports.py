@@ -3,6 +3,7 @@ row-at-a-time baseline measured in the same run.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/prefroute .venv/bin/python bench/bench_imports.py
     ... --quick     (5k instances: checks that it runs)
+    ... --sizes 20000 100000   (import only, at each size: the peak must not grow with the file)
 
 Cases, each into a fresh campaign of a throwaway test database:
 - ``check only``: parse and validate every row (what a preview or a rejected file costs);
@@ -17,6 +18,7 @@ Each case runs twice: once timed, once under tracemalloc for the peak (tracemall
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -79,6 +81,12 @@ def measure(name: str, work) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        help="only import files of these sizes (instances) and compare the peaks: memory must not grow with the file",
+    )
     args = parser.parse_args()
     import django
 
@@ -87,31 +95,50 @@ def main() -> None:
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
     from annotate.services.campaigns import create_campaign
-    from annotate.services.imports import check_file, import_instances
+    from annotate.services.imports import check_upload, import_instances
+
+    def check(campaign, data):
+        return check_upload(campaign=campaign, file=io.BytesIO(data), file_format="generic", keep_rows=0).valid_rows
 
     setup_test_environment()
     databases = setup_databases(verbosity=0, interactive=False)
     try:
         user = get_user_model().objects.create_user("bench")
+        campaigns = iter(create_campaign(name=f"Bench imports {i}", created_by=user) for i in range(100))
+        if args.sizes:
+            results = []
+            for n in args.sizes:
+                data = generic_file(n)
+                result = measure(
+                    f"import_instances {n:,}",
+                    lambda data=data: import_instances(campaign=next(campaigns), data=data, file_format="generic").created,
+                )
+                results.append({**result, "file_mib": round(len(data) / 2**20, 1)})
+                del data
+            peaks = [r["peak_traced_mib"] for r in results]
+            print(json.dumps({"results": results, "largest_over_smallest_peak": round(max(peaks) / min(peaks), 2)}, indent=2))
+            return
         n = 5_000 if args.quick else 100_000
         data = generic_file(n)
-        campaigns = iter(create_campaign(name=f"Bench imports {i}", created_by=user) for i in range(10))
 
-        check = measure("check only", lambda: len(check_file(campaign=next(campaigns), data=data, file_format="generic")))
+        checked = measure("check only", lambda: check(next(campaigns), data))
         current = measure(
             "import_instances",
             lambda: import_instances(campaign=next(campaigns), data=data, file_format="generic").created,
         )
         slice_rows = data.split(b"\n")[: max(n // 10, 1)]
         sliced = b"\n".join(slice_rows)
-        parsed = check_file(campaign=next(campaigns), data=sliced, file_format="generic")
+        from annotate.importers import get_importer
+        from annotate.importers.base import ResponseCount, read_json_lines
+
+        parsed = list(get_importer("generic").parse(read_json_lines(sliced), response_count=ResponseCount.PAIR))
         baseline = measure("row-at-a-time baseline (10% slice)", lambda: row_at_a_time(campaign=next(campaigns), parsed=parsed))
         print(
             json.dumps(
                 {
                     "instances": n,
                     "file_mib": round(len(data) / 2**20, 1),
-                    "results": [check, current, baseline],
+                    "results": [checked, current, baseline],
                     "import_vs_baseline_rows_per_s": round(current["rows_per_s"] / baseline["rows_per_s"], 1),
                 },
                 indent=2,

@@ -300,6 +300,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = read_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 
 IMPORT_MAX_BYTES = read_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
 # A longer line of an import file is a row error (a 10 MB prompt is no annotation task).
 IMPORT_MAX_LINE_BYTES = read_int("IMPORT_MAX_LINE_BYTES", 1024 * 1024, minimum=1024)
+# Caps on an import file's content once decompressed, checked before any row is parsed (a
+# 32 KB gzip of "{}" lines inflates to 34 MB: millions of row errors without them).
+IMPORT_MAX_DECOMPRESSED_BYTES = read_int("IMPORT_MAX_DECOMPRESSED_BYTES", 1024 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_ROWS = read_int("IMPORT_MAX_ROWS", 1_000_000, minimum=1)
+# Uploads waiting for their import job (``imports/`` below it). Never served over HTTP; the web
+# process and the workers must see the same folder.
+MEDIA_ROOT = Path(read_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Finished export files (and their dataset cards), one folder per export job.
 EXPORT_DIR = Path(read_str("EXPORT_DIR", str(VAR_DIR / "exports")))
 

@@ -141,7 +141,7 @@ class CampaignImportView(APIView):
                 campaign=campaign,
                 created_by=request.user,
                 filename=upload.name,
-                data=upload.read(),
+                file=upload,
                 file_format=payload.validated_data["format"],
             )
         except ImportTooLarge as exc:

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 GZIP_MAGIC = b"\x1f\x8b"
 ROLES = ("system", "user", "assistant")
@@ -145,37 +145,149 @@ class SourceRow:
 
 
 class FileUnreadable(Exception):
-    """The file as a whole cannot be read (bad gzip stream, too large once decompressed)."""
+    """The file as a whole cannot be read (bad gzip stream, too large once decompressed, too
+    many lines, not JSON Lines at all)."""
+
+
+# Files that are plainly not JSON Lines, by their first bytes: a file-level error saying what
+# they are beats a row error per line.
+_NOT_JSON_LINES = (
+    (b"\xff\xfe", "is UTF-16 encoded; save it as UTF-8"),
+    (b"\xfe\xff", "is UTF-16 encoded; save it as UTF-8"),
+    (b"PAR1", "is a Parquet file; imports read JSON Lines (one JSON object per line, optionally gzipped)"),
+    (b"PK\x03\x04", "is a ZIP archive (or a spreadsheet); imports read JSON Lines, optionally gzipped"),
+)
+READ_CHUNK_BYTES = 1024 * 1024
+
+
+class _BoundedStream:
+    """A read-only binary stream over ``raw`` that refuses to yield more than ``max_bytes``
+    and turns a broken gzip stream into :class:`FileUnreadable`."""
+
+    def __init__(self, raw: BinaryIO, *, max_bytes: int, gzipped: bool) -> None:
+        self._raw = raw
+        self._max_bytes = max_bytes
+        self._gzipped = gzipped
+        self.bytes_read = 0
+
+    def _count(self, chunk: bytes) -> bytes:
+        self.bytes_read += len(chunk)
+        if self.bytes_read > self._max_bytes:
+            raise FileUnreadable(
+                f"the file is larger than {self._max_bytes:,} bytes once decompressed; split it up"
+            )
+        return chunk
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._count(self._raw.read(size))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._unreadable(exc) from None
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            return self._count(self._raw.readline(size))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: Exception) -> FileUnreadable:
+        if self._gzipped:
+            return FileUnreadable(f"the file looks gzip-compressed but cannot be decompressed ({exc})")
+        return FileUnreadable(f"the file cannot be read ({exc})")
+
+
+def open_content(file: BinaryIO, *, max_bytes: int) -> _BoundedStream:
+    """The content of ``file`` (rewound first) as a stream: gunzipped as it is read when it
+    starts with the gzip magic bytes (the file name is never consulted), never more than
+    ``max_bytes`` (a guard against decompression bombs: reading past it raises
+    :class:`FileUnreadable`). Raises :class:`FileUnreadable` at once for files that are
+    plainly not JSON Lines (UTF-16, Parquet, ZIP)."""
+    file.seek(0)
+    head = file.read(4)
+    file.seek(0)
+    gzipped = head.startswith(GZIP_MAGIC)
+    raw: BinaryIO = gzip.GzipFile(fileobj=file, mode="rb") if gzipped else file  # type: ignore[assignment]
+    stream = _BoundedStream(raw, max_bytes=max_bytes, gzipped=gzipped)
+    if gzipped:
+        head = stream.read(4)
+        raw.seek(0)
+        stream.bytes_read = 0
+    for magic, what in _NOT_JSON_LINES:
+        if head.startswith(magic):
+            raise FileUnreadable(f"the file {what}")
+    return stream
+
+
+@dataclass(frozen=True)
+class ContentSize:
+    bytes: int  # once decompressed
+    lines: int
+
+
+def measure_content(file: BinaryIO, *, max_bytes: int, max_lines: int) -> ContentSize:
+    """Decompress ``file`` once, in chunks, counting bytes and lines without parsing anything.
+
+    Raises :class:`FileUnreadable` as soon as the content passes ``max_bytes`` or
+    ``max_lines``, so a decompression bomb costs a fraction of a second and one chunk of
+    memory instead of a row error per line.
+    """
+    stream = open_content(file, max_bytes=max_bytes)
+    lines = 0
+    last = b""
+    while chunk := stream.read(READ_CHUNK_BYTES):
+        lines += chunk.count(b"\n")
+        last = chunk
+        if lines > max_lines:
+            break
+    if last and not last.endswith(b"\n"):
+        lines += 1
+    if lines > max_lines:
+        raise FileUnreadable(
+            f"the file has more than {max_lines:,} lines; an import holds at most {max_lines:,} rows: split it up"
+        )
+    return ContentSize(bytes=stream.bytes_read, lines=lines)
 
 
 def decompress(data: bytes, *, max_bytes: int) -> bytes:
     """Return the file's bytes, gunzipped when it starts with the gzip magic bytes.
 
-    The file name is never consulted. Raises :class:`FileUnreadable` for a broken gzip
-    stream or one that inflates past ``max_bytes`` (a guard against decompression bombs).
+    Raises :class:`FileUnreadable` for a broken gzip stream or one that inflates past
+    ``max_bytes``. For small payloads only; imports stream through :func:`open_content`.
     """
-    if not data.startswith(GZIP_MAGIC):
-        return data
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            inflated = stream.read(max_bytes + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise FileUnreadable(
-            f"the file looks gzip-compressed but cannot be decompressed ({exc})"
-        ) from None
-    if len(inflated) > max_bytes:
-        raise FileUnreadable(
-            f"the file is larger than {max_bytes:,} bytes once decompressed; split it up"
-        )
-    return inflated
+    return open_content(io.BytesIO(data), max_bytes=max_bytes).read()
 
 
 def count_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def read_json_lines(data: bytes, *, max_line_bytes: int | None = None) -> Iterator[SourceRow | RowError]:
-    """Each non-blank line of ``data`` as a :class:`SourceRow`, or a :class:`RowError`.
+def iter_raw_lines(stream: BinaryIO | _BoundedStream, *, max_line_bytes: int) -> Iterator[tuple[int, bytes | int]]:
+    """``(line number, bytes without the newline)`` per line of ``stream``, or ``(line number,
+    length)`` for a line longer than ``max_line_bytes``, which is skipped without ever being
+    held whole in memory."""
+    line = 0
+    while raw := stream.readline(max_line_bytes + 2):
+        line += 1
+        ended = raw.endswith(b"\n")
+        content = raw[:-1] if ended else raw
+        if len(content) <= max_line_bytes:
+            yield line, content
+            continue
+        length = len(content)
+        while not ended:
+            rest = stream.readline(READ_CHUNK_BYTES)
+            if not rest:
+                break
+            ended = rest.endswith(b"\n")
+            length += len(rest) - (1 if ended else 0)
+        yield line, length
+
+
+def read_json_lines(
+    data: bytes | BinaryIO | _BoundedStream, *, max_line_bytes: int | None = None
+) -> Iterator[SourceRow | RowError]:
+    """Each non-blank line of ``data`` (bytes, or a binary stream read line by line) as a
+    :class:`SourceRow`, or a :class:`RowError`.
 
     Errors: a line longer than ``max_line_bytes`` (default ``settings.IMPORT_MAX_LINE_BYTES``),
     bytes that are not UTF-8, invalid JSON (including integers too long to convert and
@@ -187,14 +299,14 @@ def read_json_lines(data: bytes, *, max_line_bytes: int | None = None) -> Iterat
         from django.conf import settings
 
         max_line_bytes = settings.IMPORT_MAX_LINE_BYTES
-    for index, raw in enumerate(data.split(b"\n")):
-        line = index + 1
-        if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    for line, raw in iter_raw_lines(stream, max_line_bytes=max_line_bytes):
+        if isinstance(raw, int):
+            yield RowError(line, "", f"is {raw:,} bytes long; a line may hold at most {max_line_bytes:,} bytes")
+            continue
+        if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         if not raw.strip():
-            continue
-        if len(raw) > max_line_bytes:
-            yield RowError(line, "", f"is {len(raw):,} bytes long; a line may hold at most {max_line_bytes:,} bytes")
             continue
         try:
             text = raw.decode("utf-8")

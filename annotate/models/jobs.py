@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -89,15 +92,26 @@ class JobRun(models.Model):
 class ImportUpload(models.Model):
     """An uploaded file waiting for (or kept after) its import job.
 
-    Stored in the database so that a worker on another machine can read it without a
-    shared filesystem.
+    The file lives in the default storage (``MEDIA_ROOT``, under ``imports/``), so neither
+    the web process nor the worker ever holds it whole in memory; a worker on another
+    machine needs the same folder (in compose, the shared ``app-data`` volume). ``content``
+    holds uploads stored before migration 0014, when files were kept in the database; they
+    stay readable through :meth:`open_content`.
     """
 
     job = models.OneToOneField(JobRun, on_delete=models.CASCADE, related_name="upload")
     filename = models.CharField(max_length=255)
     file_format = models.CharField(max_length=32)
-    content = models.BinaryField()
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300, blank=True)
+    content = models.BinaryField(null=True, blank=True)  # uploads from before 0014 only
     size_bytes = models.PositiveBigIntegerField()
+
+    def open_content(self) -> BinaryIO:
+        """The upload as a seekable binary file, opened for reading (use it in ``with``)."""
+        if self.file:
+            self.file.open("rb")
+            return self.file  # type: ignore[return-value]
+        return io.BytesIO(bytes(self.content or b""))
 
 
 class ExportFile(models.Model):

@@ -10,17 +10,18 @@ carried: the PM chooses it again to import.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core import signing
 
 from annotate.importers.base import ParsedResponse, RowError
 from annotate.models import Campaign
-from annotate.services.imports import MAX_REPORTED_ERRORS, check_rows
+from annotate.services.import_checks import check_upload, file_size
 
 PREVIEW_ROWS = 10
 TOKEN_MAX_AGE_SECONDS = 3600
@@ -54,15 +55,25 @@ class ImportPreview:
     def can_import(self) -> bool:
         return self.total_errors == 0
 
+    @property
+    def more_errors(self) -> int:
+        return self.total_errors - len(self.errors)
+
 
 class PreviewExpired(Exception):
     """The confirm step's token is forged, for another campaign or user, or too old."""
 
 
-def preview_import(*, campaign: Campaign, data: bytes, file_format: str) -> ImportPreview:
-    """Check ``data`` exactly as an import would, and write nothing."""
-    parsed, errors = check_rows(campaign=campaign, data=data, file_format=file_format)
-    ordered = sorted(errors, key=lambda e: e.line)
+def preview_import(
+    *, campaign: Campaign, file_format: str, data: bytes | None = None, file: BinaryIO | None = None
+) -> ImportPreview:
+    """Check ``file`` (or ``data``) exactly as an import would, and write nothing."""
+    check = check_upload(
+        campaign=campaign,
+        file=file if file is not None else io.BytesIO(data or b""),
+        file_format=file_format,
+        keep_rows=PREVIEW_ROWS,
+    )
     return ImportPreview(
         rows=tuple(
             PreviewRow(
@@ -74,12 +85,12 @@ def preview_import(*, campaign: Campaign, data: bytes, file_format: str) -> Impo
                 metadata=item.metadata,
                 labels=len(item.labels),
             )
-            for item in parsed[:PREVIEW_ROWS]
+            for item in check.first_rows
         ),
-        valid_rows=len(parsed),
-        labels=sum(len(item.labels) for item in parsed),
-        errors=tuple(ordered[:MAX_REPORTED_ERRORS]),
-        total_errors=len(errors),
+        valid_rows=check.valid_rows,
+        labels=check.labels,
+        errors=check.errors,
+        total_errors=check.total_errors,
     )
 
 
@@ -95,16 +106,19 @@ def _signer(*, campaign: Campaign, user_id: int) -> signing.TimestampSigner:
 
 
 def seal_upload(
-    *, campaign: Campaign, user_id: int, filename: str, file_format: str, data: bytes
+    *, campaign: Campaign, user_id: int, filename: str, file_format: str, file: BinaryIO
 ) -> str | None:
     """A token carrying the upload to the confirm step, or None when it would not fit in a
-    POST (``DATA_UPLOAD_MAX_MEMORY_SIZE``)."""
-    packed = base64.b64encode(zlib.compress(data, 6)).decode("ascii")
+    POST (``DATA_UPLOAD_MAX_MEMORY_SIZE``). A file larger than that limit is not even read."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    size = file_size(file)
+    if limit is not None and size > limit:
+        return None
+    packed = base64.b64encode(zlib.compress(file.read(), 6)).decode("ascii")
     # Signed as plain JSON (not ``sign_object``, which would base64 the base64 again).
     token = _signer(campaign=campaign, user_id=user_id).sign(
         json.dumps({"name": filename, "format": file_format, "data": packed})
     )
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and len(token) > limit - POST_MARGIN_BYTES:
         return None
     return token

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -74,7 +77,7 @@ def import_instances_page(request, slug: str):
                 form=form,
                 context=context,
                 filename=sealed.filename,
-                data=sealed.data,
+                file=io.BytesIO(sealed.data),
                 file_format=sealed.file_format,
             )
             if response is not None:
@@ -90,8 +93,7 @@ def import_instances_page(request, slug: str):
                     "file", f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes."
                 )
             elif request.POST.get("action") == "preview":
-                data = upload.read(settings.IMPORT_MAX_BYTES + 1)
-                preview = preview_import(campaign=campaign, data=data, file_format=file_format)
+                preview = preview_import(campaign=campaign, file=upload, file_format=file_format)
                 context["preview"] = preview
                 context["sealed"] = (
                     seal_upload(
@@ -99,7 +101,7 @@ def import_instances_page(request, slug: str):
                         user_id=request.user.pk,
                         filename=upload.name,
                         file_format=file_format,
-                        data=data,
+                        file=upload,
                     )
                     if preview.can_import
                     else None
@@ -114,12 +116,14 @@ def import_instances_page(request, slug: str):
                     form=form,
                     context=context,
                     filename=upload.name,
-                    data=upload.read(settings.IMPORT_MAX_BYTES + 1),
+                    file=upload,
                     file_format=file_format,
                 )
                 if response is not None:
                     return response
     context["form"] = form
+    more = context["total_errors"] - len(context["errors"])
+    context["more_errors"] = f"{more:,} more error{'s' if more != 1 else ''}" if more > 0 else ""
     failed = (
         (context["errors"] and context["preview"] is None)
         or form.errors
@@ -129,7 +133,7 @@ def import_instances_page(request, slug: str):
 
 
 def _import(
-    request, *, campaign, form, context: dict, filename: str, data: bytes, file_format: str
+    request, *, campaign, form, context: dict, filename: str, file: BinaryIO, file_format: str
 ):
     """Import (or enqueue) the upload; a redirect on success, None with the errors in
     ``form`` or ``context`` otherwise."""
@@ -138,7 +142,7 @@ def _import(
             campaign=campaign,
             created_by=request.user,
             filename=filename,
-            data=data,
+            file=file,
             file_format=file_format,
         )
     except ImportTooLarge:

@@ -133,7 +133,8 @@ def test_a_confirmed_file_over_the_inline_limit_becomes_a_job(campaign, pm, sett
 
     job = JobRun.objects.get(kind="import")
     assert response["Location"] == reverse("job_detail", args=[job.pk])
-    assert bytes(job.upload.content) == data and job.upload.filename == "big.jsonl"
+    with job.upload.open_content() as stored:
+        assert stored.read() == data and job.upload.filename == "big.jsonl"
 
 
 def test_confirm_checks_the_file_again(campaign, pm):

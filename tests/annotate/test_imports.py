@@ -20,9 +20,10 @@ from annotate.models import (
     JobStatus,
     Response,
 )
-from annotate.services import imports as imports_service
+from annotate.services import import_checks
 from annotate.services.campaigns import create_campaign
 from annotate.services.imports import (
+    MAX_REPORTED_ERRORS,
     ImportRejected,
     ImportSummary,
     RowError,
@@ -242,13 +243,13 @@ def test_a_file_with_one_bad_row_writes_nothing(campaign):
 
 
 def test_errors_past_the_cap_are_counted_but_not_listed(campaign):
-    rejected = rejection(campaign, jsonl(*["not json"] * 250))
+    rejected = rejection(campaign, jsonl(*["not json"] * (MAX_REPORTED_ERRORS + 50)))
 
-    assert len(rejected.errors) == 200
-    assert rejected.total_errors == 250
-    assert rejected.errors[-1].line == 200
+    assert len(rejected.errors) == MAX_REPORTED_ERRORS == 1000
+    assert rejected.total_errors == 1050
+    assert rejected.errors[-1].line == 1000
     assert str(rejected) == (
-        "The file has 250 errors (the first 200 are listed); nothing was imported."
+        "The file has 1,050 errors (the first 1,000 are listed, and 50 more); nothing was imported."
     )
 
 
@@ -308,7 +309,7 @@ def test_a_broken_gzip_stream_is_rejected(campaign):
 
 
 def test_a_file_larger_than_the_limit_is_rejected_even_once_decompressed(campaign, settings):
-    settings.IMPORT_MAX_BYTES = 1000
+    settings.IMPORT_MAX_DECOMPRESSED_BYTES = 1000
     data = gzip.compress(jsonl(*[generic_row(f"r{i}") for i in range(50)]))
     assert len(data) < 1000
 
@@ -644,7 +645,9 @@ def test_start_import_job_stores_the_upload_and_enqueues_only_on_commit(
         "generic",
         len(data),
     )
-    assert bytes(upload.content) == data
+    assert upload.file.name.startswith("imports/") and upload.content is None
+    with upload.open_content() as stored:
+        assert stored.read() == data
     assert campaign.instances.count() == 0
 
 
@@ -684,6 +687,49 @@ def test_an_import_job_writes_the_instances_and_records_the_count(campaign, pm):
         "",
     )
     assert Instance.objects.filter(import_job=job).count() == 2
+
+
+def test_an_import_job_stores_its_upload_as_a_file_under_media_root(campaign, pm, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    data = jsonl(generic_row("a"), generic_row("b"))
+
+    job = start_import_job(campaign=campaign, created_by=pm, filename="rows.jsonl", data=data, file_format="generic")
+
+    upload = ImportUpload.objects.get(job=job)
+    stored = tmp_path / upload.file.name
+    assert stored.read_bytes() == data and upload.content is None  # no copy in the database
+    run_import_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.result["created"]) == (JobStatus.SUCCEEDED, 2)
+
+
+def test_an_upload_stored_in_the_database_before_0014_still_imports(campaign, pm):
+    job = start_import_job(
+        campaign=campaign, created_by=pm, filename="old.jsonl", data=b"{}", file_format="generic"
+    )
+    old = jsonl(generic_row("old-1"))
+    upload = ImportUpload.objects.get(job=job)
+    upload.file.delete(save=False)
+    ImportUpload.objects.filter(pk=upload.pk).update(file="", content=old, size_bytes=len(old))
+
+    run_import_job(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.result["created"]) == (JobStatus.SUCCEEDED, 1)
+
+
+def test_an_import_job_whose_file_is_missing_fails_saying_where_it_looked(campaign, pm):
+    job = start_import_job(
+        campaign=campaign, created_by=pm, filename="rows.jsonl", data=jsonl(generic_row("a")), file_format="generic"
+    )
+    ImportUpload.objects.get(job=job).file.delete(save=False)
+
+    run_import_job(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("The uploaded file is missing from the upload storage (MEDIA_ROOT)")
+    assert campaign.instances.count() == 0
 
 
 def test_a_rejected_file_fails_the_job_with_every_row_error_listed(campaign, pm):
@@ -763,7 +809,7 @@ def test_progress_is_reported_while_checking_and_when_done(campaign):
 
 def test_an_id_committed_by_a_concurrent_import_is_reported_not_crashed(campaign, monkeypatch):
     # Simulate the race: the other import commits "a" after this one checked its ids.
-    real_check = imports_service._existing_id_errors
+    real_check = import_checks.existing_id_errors
     checks = []
 
     def check_after_the_other_import(*, campaign, parsed):
@@ -773,7 +819,7 @@ def test_an_id_committed_by_a_concurrent_import_is_reported_not_crashed(campaign
             return []
         return real_check(campaign=campaign, parsed=parsed)
 
-    monkeypatch.setattr(imports_service, "_existing_id_errors", check_after_the_other_import)
+    monkeypatch.setattr(import_checks, "existing_id_errors", check_after_the_other_import)
 
     assert error_texts(campaign, jsonl(generic_row("b"), generic_row("a"))) == [
         'line 2, field "id": id "a" already exists in this campaign'

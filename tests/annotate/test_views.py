@@ -216,7 +216,8 @@ def test_pm_upload_over_the_inline_limit_becomes_a_job_with_a_progress_page(camp
     )
     job = JobRun.objects.get(kind="import")
     assert response.status_code == 302 and response["Location"] == reverse("job_detail", args=[job.pk])
-    assert job.upload.content == good
+    with job.upload.open_content() as stored:
+        assert stored.read() == good
     assert 'hx-trigger="every 1s"' in client.get(response["Location"]).content.decode()
 
 

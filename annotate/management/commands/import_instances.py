@@ -37,11 +37,12 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {path}")
         try:
-            data = file.read_bytes()
+            stream = file.open("rb")
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
         try:
-            summary = import_instances(campaign=target, data=data, file_format=file_format)
+            with stream:
+                summary = import_instances(campaign=target, file=stream, file_format=file_format)
         except ImportRejected as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))
