@@ -177,3 +177,64 @@ def test_the_main_pages_break_no_rule_of_the_content_security_policy(live_server
     violations = [(r["url"], r["csp"]) for r in reports if r["csp"]]
     assert violations == []
     assert page.csp_console == []
+
+
+# Each page and hostile texts it must show as text (each page shows the campaign's name, too).
+HOSTILE_PM_PAGES = {
+    "/": ["Campaign " + PAYLOAD],
+    "/campaigns/{slug}/": ["Campaign " + PAYLOAD],
+    "/campaigns/{slug}/dashboard/": [IMG + SCRIPT],
+    "/campaigns/{slug}/settings/": [],
+    "/campaigns/{slug}/guidelines/": ["Be kind. " + SCRIPT],
+    "/campaigns/{slug}/data/": ["Prompt 0 " + PAYLOAD],
+    "/campaigns/{slug}/data/{instance}/": [
+        "Response A " + PAYLOAD, "Response B " + SCRIPT, "@A " + PAYLOAD, "@B " + PAYLOAD, SCRIPT,
+    ],
+    "/campaigns/{slug}/adjudication/": [PAYLOAD],
+    "/campaigns/{slug}/agreement/": [],
+    "/campaigns/{slug}/people/": [IMG + SCRIPT],
+    "/campaigns/{slug}/quality/": [],
+}
+HOSTILE_ADMIN_PAGES = {
+    "/admin/annotate/campaign/": ["Campaign " + PAYLOAD],
+    "/admin/annotate/instance/": [],
+    "/admin/annotate/annotation/": [],
+    "/admin/auth/user/": [IMG + SCRIPT],
+}
+
+
+def shown_literally(page, texts: list[str]) -> list[str]:
+    """The texts that the page's body does not contain as text."""
+    body = page.evaluate("document.body.textContent")
+    return [text for text in texts if text not in body]
+
+
+def test_hostile_text_is_shown_as_text_and_never_runs_on_any_page(
+    live_server, watched_page, hostile_campaign, settings
+):
+    """Escaping alone must hold: the policy only reports here (it would block the scripts)."""
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = settings.CONTENT_SECURITY_POLICY
+    settings.CONTENT_SECURITY_POLICY = None
+    make_user("root", is_superuser=True, is_staff=True)
+    page = watched_page
+    campaign, instance = hostile_campaign
+    wrong = []
+
+    def check(report: dict, texts: list[str]) -> None:
+        missing = shown_literally(page, ["Campaign " + PAYLOAD, *texts] if "/admin/" not in report["url"] else texts)
+        if report["xss"] != "undefined" or report["csp"] or missing:
+            wrong.append((report["url"], report["xss"], report["csp"], missing))
+
+    log_in(page, live_server.url, "boss", "boss-pw")
+    for path, texts in HOSTILE_PM_PAGES.items():
+        check(visit(page, live_server.url + path.format(slug=campaign.slug, instance=instance.pk)), texts)
+    log_out(page, live_server.url)
+
+    log_in(page, live_server.url, "ann", "ann-pw")
+    check(start_labelling(page), ["Prompt 1 " + PAYLOAD, "Response A " + PAYLOAD, "Be kind. " + SCRIPT])
+    log_out(page, live_server.url)
+
+    log_in(page, live_server.url, "root", "root-pw")
+    for path, texts in HOSTILE_ADMIN_PAGES.items():
+        check(visit(page, live_server.url + path), texts)
+    assert wrong == []
