@@ -23,7 +23,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotate.models import CampaignRole, ExportFile, JobRun, QualityFlag
 from annotate.services.assignments import claim_next_assignment
-from annotate.services.campaigns import add_member
 from annotate.services.invites import create_invite
 from tests.conftest import build_campaign, make_user
 

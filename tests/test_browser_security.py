@@ -8,11 +8,11 @@ import json
 
 import pytest
 
+from annotate.models import CampaignRole
 from annotate.services.annotations import submit_annotation
 from annotate.services.assignments import claim_next_assignment
 from annotate.services.campaigns import add_member, create_campaign
 from annotate.services.imports import import_instances
-from annotate.models import CampaignRole
 from tests.conftest import make_user, pairwise_answers
 from tests.test_browser import ARTIFACTS, browser_page  # noqa: F401
 
