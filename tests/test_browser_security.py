@@ -210,7 +210,7 @@ def shown_literally(page, texts: list[str]) -> list[str]:
 
 
 def test_hostile_text_is_shown_as_text_and_never_runs_on_any_page(
-    live_server, watched_page, hostile_campaign, settings
+    live_server, watched_page, hostile_campaign, settings, tmp_path
 ):
     """Escaping alone must hold: the policy only reports here (it would block the scripts)."""
     settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = settings.CONTENT_SECURITY_POLICY
@@ -228,6 +228,18 @@ def test_hostile_text_is_shown_as_text_and_never_runs_on_any_page(
     log_in(page, live_server.url, "boss", "boss-pw")
     for path, texts in HOSTILE_PM_PAGES.items():
         check(visit(page, live_server.url + path.format(slug=campaign.slug, instance=instance.pk)), texts)
+    # The import preview shows each row's metadata (the pages above show none).
+    upload = tmp_path / f"rows {IMG}.jsonl"
+    upload.write_text(json.dumps({
+        "id": "new-1", "prompt": f"New {PAYLOAD}", "responses": [{"text": "a"}, {"text": "b"}],
+        "metadata": {"source": PAYLOAD},
+    }))
+    page.goto(f"{live_server.url}/campaigns/{campaign.slug}/import/")
+    page.set_input_files("input[name=file]", str(upload))
+    page.select_option("select[name=file_format]", "generic")
+    page.click("button[value=preview]")
+    page.wait_for_selector("#import-preview")
+    check(report(page), ["New " + PAYLOAD, json.dumps(PAYLOAD)[1:-1]])
     log_out(page, live_server.url)
 
     log_in(page, live_server.url, "ann", "ann-pw")

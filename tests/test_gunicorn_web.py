@@ -114,6 +114,14 @@ def test_compose_trusts_no_x_forwarded_proto_in_django_by_default():
     assert compose_default(environment["TRUST_X_FORWARDED_PROTO"]) == "0"
 
 
+def test_with_the_default_settings_django_does_not_believe_x_forwarded_proto():
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    assert not settings.TRUST_X_FORWARDED_PROTO
+    assert not RequestFactory().get("/", HTTP_X_FORWARDED_PROTO="https").is_secure()
+
+
 def test_x_forwarded_proto_from_an_address_that_is_not_the_proxy_is_not_https(gunicorn_behind_a_remote_proxy):
     status, headers = get(f"{gunicorn_behind_a_remote_proxy}/healthz", **{"X-Forwarded-Proto": "https"})
     # Still plain http to Django: redirected to https instead of served.
