@@ -249,7 +249,8 @@ def test_authorization_matrix(world, role):
         if url is None:
             continue
         rule = rule_for(name)
-        for method in ("get", "post"):
+        # The admin site's views share one staff check (admin_view) for every method: GET shows it.
+        for method in ("get",) if name.startswith("admin:") else ("get", "post"):
             allowed = getattr(rule, method)
             cookies = copy.deepcopy(client.cookies)
             with transaction.atomic():
