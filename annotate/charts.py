@@ -48,7 +48,7 @@ def _num(value: float) -> str:
 def _svg(*, title: str, width: int, height: int, body: list[str]) -> SafeString:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" style="max-width:100%;height:auto" {FONT}>'
+        f'width="{width}" height="{height}" {FONT}>'
         f"<title>{escape(title)}</title>"
     )
     # Every interpolated string above and in ``body`` went through ``escape``.

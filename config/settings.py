@@ -10,6 +10,7 @@ them; see README.md for every variable.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # failed logins counted in the database, so a lock-out holds across gunicorn workers
+    "axes",
+    "csp",
     "annotate",
     "routing",
 ]
@@ -73,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a login refused during a lock-out into the lock-out answer (page or JSON).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,6 +154,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# AxesStandaloneBackend first: it refuses a locked-out username/address before the password
+# is checked (so the right password is refused too); ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,11 +188,50 @@ CSRF_COOKIE_SECURE = read_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = read_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = read_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-if read_bool("TRUST_X_FORWARDED_PROTO", False):
+# Only behind a proxy that overwrites the header: anyone reaching the server directly could
+# otherwise claim https. The compose default is off; see docker/README.md.
+TRUST_X_FORWARDED_PROTO = read_bool("TRUST_X_FORWARDED_PROTO", False)
+if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
+# inline script or style attribute, no plugins, no framing, forms post only to us. Swagger UI
+# and the charts' SVG use data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Login throttling (django-axes) ----------------------------------------------------------
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address lock that pair out for
+# LOGIN_COOLOFF_MINUTES, the right password included; the page and the token endpoint share the
+# count. Failures are rows in the database (axes' database handler), so every worker sees them.
+AXES_FAILURE_LIMIT = read_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=read_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_CALLABLE = "annotate.views.lockout.lockout_response"
+# Every attempt during a lock-out restarts the cool-off; a successful login clears the count.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_RESET_ON_SUCCESS = True
+# The address is the TCP peer (REMOTE_ADDR), never a header a client can write. Behind a reverse
+# proxy that is the proxy, so the lock is per username there; see docker/README.md.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_VERBOSE = False
+
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -199,9 +251,17 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": read_int("API_PAGE_SIZE", 50, minimum=1),
     "EXCEPTION_HANDLER": "annotate.api.errors.handle_exception",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every call: per client address when anonymous, per user when authenticated (counters in
+    # CACHES, shared by the workers through Redis in production).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "annotate.api.authentication.AnonymousCallThrottle",
+        "annotate.api.authentication.UserCallThrottle",
+    ],
     # Per client address: attempts at the token endpoint, and failed credential checks
     # anywhere (a wrong password, an unknown token).
     "DEFAULT_THROTTLE_RATES": {
+        "anon": read_str("API_ANON_RATE", "60/min"),
+        "user": read_str("API_USER_RATE", "3000/min"),
         "auth": read_str("API_TOKEN_RATE", "20/min"),
         "auth_failure": read_str("API_AUTH_FAILURE_RATE", "10/hour"),
     },
@@ -292,6 +352,23 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- Cache (DRF throttle counters) -----------------------------------------------------------
+# Throttle histories must be shared by every web worker: Redis in production (CACHE_URL, e.g.
+# redis://:password@redis:6379/1); the embedded mode's single process may use memory.
+CACHE_URL = (
+    read_str("CACHE_URL")
+    if "CACHE_URL" in os.environ or "CACHE_URL_FILE" in os.environ
+    else _embedded_default("CACHE_URL", "locmem://")
+)
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis://, rediss:// or locmem://.")
+
 # --- Platform ---------------------------------------------------------------------------------------
 # Files below this size are imported inside the request; larger ones become a Celery job.
 IMPORT_INLINE_MAX_BYTES = read_int("IMPORT_INLINE_MAX_BYTES", 256 * 1024, minimum=0)
@@ -342,5 +419,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": read_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # axes logs every successful login's reset at INFO; lock-outs and failures are WARNING.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -4,6 +4,7 @@ browser (Playwright + Debian Chromium)."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from annotate.models import Instance
 from annotate.services.annotations import submit_annotation
@@ -58,7 +59,8 @@ def test_pm_previews_an_import_then_confirms_it_and_the_dashboard_follows_the_la
         time_spent_seconds=12,
     )
     # The figures poll every 15 s: the new label shows without a reload.
-    page.wait_for_function(f"document.querySelector('{done}').textContent === '1'", timeout=25_000)
+    # (A locator assertion, not wait_for_function: the page's CSP forbids evaluating strings.)
+    expect(page.locator(done)).to_have_text("1", timeout=25_000)
     assert "worker" in page.inner_text("#dashboard-annotators")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "pm-dashboard.png"), full_page=True)

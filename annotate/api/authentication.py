@@ -10,16 +10,29 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 
-class _LiveRateThrottle(SimpleRateThrottle):
-    """Reads its rate when used, not at import, so a changed setting takes effect."""
+class _LiveRate:
+    """Reads the scope's rate when used, not at import (DRF binds ``THROTTLE_RATES`` when its
+    module loads), so a changed setting takes effect."""
+
+    scope: str
 
     def __init__(self) -> None:
         self.rate = api_settings.DEFAULT_THROTTLE_RATES[self.scope]
         self.num_requests, self.duration = self.parse_rate(self.rate)
 
+
+class AnonymousCallThrottle(_LiveRate, AnonRateThrottle):
+    """Every API call of an anonymous client, per address (``API_ANON_RATE``)."""
+
+
+class UserCallThrottle(_LiveRate, UserRateThrottle):
+    """Every API call of an authenticated user, per user (``API_USER_RATE``)."""
+
+
+class _LiveRateThrottle(_LiveRate, SimpleRateThrottle):
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 

@@ -23,22 +23,29 @@ def campaign_adjudication(request, slug):
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
     error, status = None, 200
     if request.method == "POST":
-        instance = get_object_or_404(Instance, pk=request.POST.get("instance", ""), campaign=campaign)
+        instance_id = request.POST.get("instance", "")
+        # A hand-made POST may name no item, or no number: a 400 that says so, not a 500.
+        instance = (
+            get_object_or_404(Instance, pk=int(instance_id), campaign=campaign) if instance_id.isdigit() else None
+        )
         try:
             preference = int(request.POST.get("overall_preference", ""))
         except ValueError:
             error = "Choose the final preference."
         else:
-            try:
-                adjudicate_instance(
-                    campaign=campaign,
-                    instance=instance,
-                    overall_preference=preference,
-                    note=request.POST.get("note", ""),
-                    decided_by=request.user,
-                )
-            except AdjudicationError as exc:
-                error = str(exc)
+            if instance is None:
+                error = "Choose the item to adjudicate."
+            else:
+                try:
+                    adjudicate_instance(
+                        campaign=campaign,
+                        instance=instance,
+                        overall_preference=preference,
+                        note=request.POST.get("note", ""),
+                        decided_by=request.user,
+                    )
+                except AdjudicationError as exc:
+                    error = str(exc)
         if error is None:
             messages.success(request, f"Final label of {instance.external_id} recorded.")
             return redirect("campaign_adjudication", slug=campaign.slug)

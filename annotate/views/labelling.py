@@ -167,10 +167,10 @@ def claim_item(request, slug: str):
 @annotator_login_required
 @require_http_methods(["GET", "POST"])
 def submit_label(request, slug: str, assignment_id: int):
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
     if request.method == "GET":
         # E.g. after logging in again with ``next`` pointing here: show the workspace.
         return redirect("label_next", slug=slug)
-    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)

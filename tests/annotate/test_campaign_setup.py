@@ -354,7 +354,7 @@ def test_the_settings_page_offers_the_buttons_that_apply(campaign, pm):
     page = logged_in(pm).get(reverse("campaign_settings", args=[campaign.slug])).content.decode()
     assert reverse("campaign_lifecycle", args=[campaign.slug, "pause"]) in page
     assert reverse("campaign_lifecycle", args=[campaign.slug, "resume"]) not in page
-    assert "confirm(" in page
+    assert "data-confirm=" in page and "js/confirm.js" in page  # asked before it is sent
     pause_campaign(campaign=campaign)
     lock_campaign(campaign=campaign)
     page = logged_in(pm).get(reverse("campaign_settings", args=[campaign.slug])).content.decode()
