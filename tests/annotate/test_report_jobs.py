@@ -58,6 +58,8 @@ def test_a_big_campaign_shows_a_message_until_a_report_job_has_run(labelled, pm,
     assert "1 of 2 instances have a final label" in html
     dashboard = logged_in(pm).get(reverse("campaign_dashboard", args=[labelled.slug])).content.decode()
     assert "2 items, 2 pairs" in dashboard
+    job_page = logged_in(pm).get(reverse("job_detail", args=[job.pk])).content.decode()
+    assert reverse("campaign_agreement", args=[labelled.slug]) in job_page and "human_alpha" not in job_page
 
 
 def test_recompute_while_a_report_job_is_pending_starts_no_second_one(labelled, pm):
