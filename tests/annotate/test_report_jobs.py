@@ -62,6 +62,17 @@ def test_a_big_campaign_shows_a_message_until_a_report_job_has_run(labelled, pm,
     assert reverse("campaign_agreement", args=[labelled.slug]) in job_page and "human_alpha" not in job_page
 
 
+def test_under_dawid_skene_the_aggregate_comes_from_a_report_job_even_for_a_small_campaign(labelled, pm):
+    # Dawid–Skene fits every label of the campaign at once: too slow to redo on each poll.
+    labelled.aggregation_policy = "dawid_skene"
+    labelled.save(update_fields=["aggregation_policy"])
+    html = agreement_page(pm, labelled)
+    assert "2 items, 2 pairs" in html and "so it is not computed while the page loads" in html
+    run_report_job(job_id=start_report_job(campaign=labelled, created_by=pm).pk)
+    html = agreement_page(pm, labelled)
+    assert "Aggregate under the <code>dawid_skene</code> policy" in html and "of 2 instances have a final label" in html
+
+
 def test_recompute_while_a_report_job_is_pending_starts_no_second_one(labelled, pm):
     first = start_report_job(campaign=labelled, created_by=pm)
     assert start_report_job(campaign=labelled, created_by=pm) == first
