@@ -95,8 +95,10 @@ def get_qualification_result(*, campaign: Campaign, annotator) -> QualificationR
 
 def gate_queue_items(*, campaign: Campaign, annotator, items: QuerySet[QueueItem]) -> QuerySet[QueueItem]:
     """Narrow ``items`` (the annotator's open items) by quality control: only qualification
-    items until the test is decided, nothing after failing it; an attention check when one
-    is due (one in N items), otherwise none."""
+    items until the test is decided, nothing after failing it. Gold items and attention
+    checks with a rate (one in N) are mixed in unannounced: such a check is handed out only
+    when one is due, and otherwise held back (a kind without a rate is handed out like any
+    other item)."""
     settings = get_quality_settings(campaign=campaign)
     if qualification_required(campaign=campaign):
         result = get_qualification_result(campaign=campaign, annotator=annotator)
@@ -105,19 +107,39 @@ def gate_queue_items(*, campaign: Campaign, annotator, items: QuerySet[QueueItem
         if not result.passed:
             return items.none()
     items = items.exclude(kind=QueueItemKind.QUALIFICATION)
-    every = settings.attention_check_every
-    if not every:
+    rates = {
+        kind: every
+        for kind, every in ((QueueItemKind.GOLD, settings.gold_every), (QueueItemKind.ATTENTION, settings.attention_check_every))
+        if every
+    }
+    if not rates:
         return items
-    done = Counter(
+    due = check_kinds_due(campaign=campaign, annotator=annotator, rates=rates)
+    if due:
+        checks = items.filter(kind__in=due)
+        if checks.exists():
+            return checks
+    return items.exclude(kind__in=list(rates))
+
+
+def check_kinds_due(*, campaign: Campaign, annotator, rates: dict[str, int]) -> list[str]:
+    """The check kinds due for ``annotator``: kind K with rate N is due when their last N-1
+    submitted items (qualification items aside) hold none of kind K. Reads only those last
+    few submissions (the ``assignment_recent_submissions`` index, newest first), so the cost
+    does not grow with the annotator's history; and a check that could not be handed out
+    for a while does not come back as a burst of checks."""
+    window = max(rates.values()) - 1
+    recent = list(
         Assignment.objects.filter(campaign=campaign, annotator=annotator, status=AssignmentStatus.SUBMITTED)
         .exclude(queue_item__kind=QueueItemKind.QUALIFICATION)
-        .values_list("queue_item__kind", flat=True)
+        .order_by("-submitted_at", "-id")
+        .values_list("queue_item__kind", flat=True)[:window]
     )
-    others = sum(n for kind, n in done.items() if kind != QueueItemKind.ATTENTION)
-    attention_due = others >= (done[QueueItemKind.ATTENTION] + 1) * (every - 1)
-    if attention_due and items.filter(kind=QueueItemKind.ATTENTION).exists():
-        return items.filter(kind=QueueItemKind.ATTENTION)
-    return items.exclude(kind=QueueItemKind.ATTENTION)
+    return [
+        kind
+        for kind, every in rates.items()
+        if len(recent) >= every - 1 and kind not in recent[: every - 1]
+    ]
 
 
 def why_no_items(*, campaign: Campaign, annotator) -> str:

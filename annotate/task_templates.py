@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from annotate.models import QuestionKind, QuestionTarget
+from annotate.models import AggregationPolicy, QuestionKind, QuestionTarget
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class TaskTemplate:
     label: str
     description: str
     questions: tuple[QuestionSpec, ...] = field(default_factory=tuple)
+    # The aggregation policy a campaign made from this template starts with (the dataset's own
+    # rule where it has one); the PM may change it in the settings.
+    aggregation_policy: str = AggregationPolicy.STRICT_MAJORITY
 
 
 LIKERT_5 = (
@@ -169,6 +172,7 @@ TEMPLATES: dict[str, TaskTemplate] = {
             "Overall, helpfulness, truthfulness and harmlessness on the 5-point scale with tie, "
             "confidence and ticked reasons per aspect, and a free-text reason (as MultiPref).",
             _multipref_questions(),
+            AggregationPolicy.MULTIPREF_MAJORITY,
         ),
         TaskTemplate(
             "helpsteer2_preference",
@@ -183,12 +187,14 @@ TEMPLATES: dict[str, TaskTemplate] = {
                 QuestionSpec("preference_elaboration", QuestionKind.TEXT, "Elaboration", required=False,
                              max_length=10000),
             ),
+            AggregationPolicy.HELPSTEER2_PREFERENCE,
         ),
         TaskTemplate(
             "helpsteer2_rating",
             "HelpSteer2 rating",
             "Each response rated 0–4 on helpfulness, correctness, coherence, complexity and verbosity.",
             _helpsteer2_ratings(),
+            AggregationPolicy.HELPSTEER2_RATINGS,
         ),
         TaskTemplate(
             "rate_then_prefer",

@@ -13,6 +13,7 @@ from annotate.services.exports import run_export_job
 from annotate.services.imports import run_import_job
 from annotate.services.job_reaper import reap_stale_jobs
 from annotate.services.jobs import TRANSIENT_DATABASE_ERRORS, JobBusy
+from annotate.services.reports import run_report_job
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,12 @@ def run_import(job_id: int) -> None:
 def run_export(job_id: int) -> None:
     """Run export JobRun ``job_id``; a redelivered message writes the same files again."""
     run_export_job(job_id=job_id)
+
+
+@shared_task(name="annotate.recompute_report", base=JobTask)
+def recompute_report(job_id: int) -> None:
+    """Run report JobRun ``job_id`` (agreement and aggregate); a rerun computes it again."""
+    run_report_job(job_id=job_id)
 
 
 @shared_task(name="annotate.reap_stale_jobs")

@@ -84,6 +84,9 @@ urlpatterns = [
         name="campaign_adjudication",
     ),
     path("campaigns/<slug:slug>/agreement/", adjudication.campaign_agreement, name="campaign_agreement"),
+    path(
+        "campaigns/<slug:slug>/agreement/recompute/", adjudication.recompute_report, name="recompute_campaign_report"
+    ),
     # issue 17: people, invites and the data browser
     path("campaigns/<slug:slug>/people/", people.campaign_people, name="campaign_people"),
     path("campaigns/<slug:slug>/people/invites/", people.create_campaign_invite, name="create_campaign_invite"),

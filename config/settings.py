@@ -374,6 +374,9 @@ else:
 IMPORT_INLINE_MAX_BYTES = read_int("IMPORT_INLINE_MAX_BYTES", 256 * 1024, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = read_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = read_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1)
+# Campaigns with at most this many labels get their agreement and aggregate computed inside the
+# request; bigger ones show the latest "Recompute" job's result (a JobRun).
+REPORT_INLINE_MAX_LABELS = read_int("REPORT_INLINE_MAX_LABELS", 2000, minimum=0)
 IMPORT_MAX_BYTES = read_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
 # A longer line of an import file is a row error (a 10 MB prompt is no annotation task).
 IMPORT_MAX_LINE_BYTES = read_int("IMPORT_MAX_LINE_BYTES", 1024 * 1024, minimum=1024)

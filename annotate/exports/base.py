@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class ExportSummary:
-    """Counts an exporter fills while it streams; ``skipped`` says why rows were left out."""
+    """Counts an exporter fills while it streams; ``skipped`` says why rows were left out,
+    ``flagged`` which values were written empty because the policy would not settle them."""
 
     written: int = 0
     skipped: Counter = field(default_factory=Counter)
+    flagged: Counter = field(default_factory=Counter)
     by_provenance: Counter = field(default_factory=Counter)
     by_label_source: Counter = field(default_factory=Counter)
     guidelines_versions: Counter = field(default_factory=Counter)

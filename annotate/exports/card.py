@@ -70,6 +70,9 @@ def render_card(*, exporter: Exporter, file_type: str, files: dict[str, int], op
         ]
     lines += ["", "## Left out", ""]
     lines += [f"- {reason}: {count}" for reason, count in sorted(summary.skipped.items())] or ["- nothing"]
+    if summary.flagged:
+        lines += ["", "## Flagged (written empty: the aggregation policy would not settle them)", ""]
+        lines += [f"- {what}: {count}" for what, count in sorted(summary.flagged.items())]
     lines += ["", "## Label sources", ""]
     lines += [f"- {source}: {count}" for source, count in sorted(summary.by_label_source.items())] or ["- none"]
     lines += ["", "Aggregation decisions:", ""]

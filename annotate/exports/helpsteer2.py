@@ -3,10 +3,12 @@
 ``helpsteer2``: ``prompt`` (earlier turns joined with ``<extra_id_1>User`` /
 ``<extra_id_1>Assistant`` markers, as HelpSteer2 writes them), ``response``, and
 ``helpfulness``, ``correctness``, ``coherence``, ``complexity``, ``verbosity`` (0–4): per
-attribute, the mean of the labels of the deciding source (this platform's humans if any rated
-the instance, else imported labels, else LLMs), over the three most agreeing when there are
-more than three (the smallest range; the earliest labels on a draw), rounded half up, as
-HelpSteer2 releases its scores; null when nobody answered it. The two responses of a pair
+attribute, the labels of the deciding source (this platform's humans if any rated the
+instance, else imported labels, else LLMs) aggregated by the ``helpsteer2_ratings`` policy
+(:func:`annotate.aggregation_policies.helpsteer2_ratings.aggregate_ratings`: the mean of the
+three most agreeing, rounded half up, as HelpSteer2 releases its scores); null when nobody
+answered it, and null and counted under ``flagged`` (``<attribute>_ambiguous``) when equally
+agreeing triples give different means: a draw is never settled by label order. The two responses of a pair
 are consecutive rows. Plus ``id``, ``response_position``, ``model`` and ``provenance``
 (``aggregation``: ``single_<source>`` or ``<source>_mean``; ``agreement``/``strength`` null).
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from annotate.aggregation_policies.helpsteer2_ratings import aggregate_ratings
 from annotate.exports.base import Exporter, provenance_type
 from annotate.selectors import (
     AnnotationView,
@@ -58,12 +61,10 @@ def round_half_away(x: float) -> int:
 
 
 def released_score(scores: list[int]) -> int | None:
-    """The mean of the three most agreeing scores (all of them when ≤ 3), rounded half away
-    from zero."""
-    if not scores:
-        return None
-    chosen = [scores[i] for i in most_agreeing_three(scores)]
-    return round_half_away(sum(chosen) / len(chosen))
+    """The released score of one attribute under the ``helpsteer2_ratings`` policy: the mean
+    of the three most agreeing scores (all of them when ≤ 3), rounded half up; None when there
+    are none, or when equally agreeing triples give different means."""
+    return aggregate_ratings(scores).score
 
 
 def ratings_of(annotation: AnnotationView, position: int) -> dict[str, int | None]:
@@ -99,7 +100,10 @@ class HelpSteer2Exporter(Exporter):
                     if self.per_annotator:
                         record[name] = scores
                     else:
-                        record[name] = released_score([s for s in scores if s is not None])
+                        released = aggregate_ratings([s for s in scores if s is not None])
+                        record[name] = released.score
+                        if released.ambiguous:
+                            summary.flagged[f"{name}_ambiguous"] += 1
                 if self.per_annotator:
                     record["annotators"] = [a.who for a in raters]
                 record |= {"response_position": response.position, "model": response.model_name, "provenance": provenance}

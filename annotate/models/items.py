@@ -31,6 +31,12 @@ class Instance(models.Model):
         return f"{self.campaign.slug}/{self.external_id}"
 
     @property
+    def annotator_reference(self) -> str:
+        """How the labelling pages name the item to its annotators: by its database id, never
+        by the import's id, which may give a check item away (e.g. "gold-3")."""
+        return f"#{self.pk}"
+
+    @property
     def prompt_text(self) -> str:
         """The last user turn: what the responses answer."""
         for message in reversed(self.messages):

@@ -15,6 +15,7 @@ class JobKind(models.TextChoices):
     LLM_ANNOTATION = "llm_annotation", "LLM annotation"
     EXPORT = "export", "Export"
     ROUTING = "routing", "Routing"
+    REPORT = "report", "Agreement and aggregate"
 
 
 class JobStatus(models.TextChoices):

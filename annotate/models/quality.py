@@ -59,6 +59,10 @@ class QualitySettings(models.Model):
         null=True, blank=True, validators=[MinValueValidator(2)],
         help_text="One attention check in this many items (blank: none).",
     )
+    gold_every = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(2)],
+        help_text="One gold item in this many items, mixed in unannounced (blank: gold items are handed out like any other).",
+    )
     qualification_pass_fraction = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Fraction of the qualification items to answer correctly (blank: no test).",

@@ -74,6 +74,13 @@ class Assignment(models.Model):
                 condition=Q(status="leased"),
                 name="assignment_open_leases",
             ),
+            # The annotator's latest submissions, newest first: whether a check item is due
+            # is read off the last few, at a cost that does not grow with their history.
+            models.Index(
+                fields=["campaign", "annotator", "-submitted_at"],
+                condition=Q(status="submitted"),
+                name="assignment_recent_submissions",
+            ),
         ]
 
     def __str__(self) -> str:

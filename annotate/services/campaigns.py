@@ -9,9 +9,16 @@ from django.db.models import F, Max, Value
 from django.db.models.functions import Greatest
 from django.utils.text import slugify
 
-from annotate.models import Campaign, CampaignMembership, CampaignRole, GuidelineVersion, QueueItem
+from annotate.models import (
+    AggregationPolicy,
+    Campaign,
+    CampaignMembership,
+    CampaignRole,
+    GuidelineVersion,
+    QueueItem,
+)
 from annotate.services.task_schemas import create_task_schema_from_template
-from annotate.task_templates import DEFAULT_TEMPLATE
+from annotate.task_templates import DEFAULT_TEMPLATE, TEMPLATES
 
 
 def create_campaign(
@@ -26,9 +33,11 @@ def create_campaign(
     lease_minutes: int = 30,
     human_budget: int | None = None,
     randomize_response_order: bool = True,
+    aggregation_policy: str | None = None,
 ) -> Campaign:
     """Create a campaign with task schema v1 from ``template`` and guidelines v1; its creator
-    becomes its first project manager."""
+    becomes its first project manager. The aggregation policy defaults to the template's
+    (MultiPref majority for MultiPref, and so on)."""
     # One transaction: a campaign never exists without its schema, guidelines and manager.
     with transaction.atomic():
         campaign = Campaign(
@@ -39,6 +48,7 @@ def create_campaign(
             lease_minutes=lease_minutes,
             human_budget=human_budget,
             randomize_response_order=randomize_response_order,
+            aggregation_policy=aggregation_policy or template_policy(template),
             created_by=created_by,
         )
         campaign.full_clean()
@@ -48,6 +58,12 @@ def create_campaign(
         if created_by is not None:
             add_member(campaign=campaign, user=created_by, role=CampaignRole.PROJECT_MANAGER)
     return campaign
+
+
+def template_policy(template: str) -> str:
+    """The aggregation policy a campaign from ``template`` starts with."""
+    known = TEMPLATES.get(template)
+    return known.aggregation_policy if known is not None else AggregationPolicy.STRICT_MAJORITY
 
 
 def save_guidelines(*, campaign: Campaign, markdown: str, saved_by=None) -> GuidelineVersion:

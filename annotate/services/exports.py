@@ -96,7 +96,7 @@ def run_export_job(*, job_id: int) -> None:
     """Run a queued export job. Idempotent: a rerun (a redelivered message, a worker lost
     mid-way) deletes what an earlier attempt wrote and writes the files again.
 
-    Result: ``{"format", "file_type", "rows", "rows_by_split", "dropped": {reason: n},
+    Result: ``{"format", "file_type", "rows", "rows_by_split", "dropped": {reason: n}, "flagged": {what: n},
     "label_sources", "aggregation", "files": [names]}``.
     """
     run_claimed_job(job_id=job_id, work=_write_export)
@@ -167,6 +167,7 @@ def _write_export(job: JobRun, progress: JobProgress) -> dict:
         "rows_by_split": {split or "all": sinks[split].rows for split in splits},
         "instances": summary.instances_seen,
         "dropped": dict(summary.skipped),
+        "flagged": dict(summary.flagged),
         "label_sources": dict(summary.by_label_source),
         "aggregation": dict(summary.by_provenance),
         "mean_agreement": summary.mean_agreement,

@@ -6,13 +6,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotate.models import CampaignRole, Instance
 from annotate.permissions import get_campaign_for_role_or_404
-from annotate.selectors import agreement_report, list_disagreements
-from annotate.selectors_data import instance_tags_of
+from annotate.selectors import list_disagreements
+from annotate.selectors_reports import get_campaign_report
 from annotate.services.adjudication import AdjudicationError, adjudicate_instance, preference_bounds
+from annotate.services.reports import start_report_job
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
 
@@ -68,5 +69,15 @@ def campaign_agreement(request, slug):
     return render(
         request,
         "annotate/adjudication/agreement.html",
-        {"campaign": campaign, "report": agreement_report(campaign=campaign, tags=instance_tags_of(campaign=campaign))},
+        {"campaign": campaign, "report": get_campaign_report(campaign=campaign)},
     )
+
+
+@login_required
+@require_POST
+def recompute_report(request, slug):
+    """Start a report job (agreement and aggregate), or point at the one already running."""
+    campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=PM)
+    job = start_report_job(campaign=campaign, created_by=request.user)
+    messages.success(request, f"Recomputing agreement and the aggregate: job #{job.pk}.")
+    return redirect("campaign_agreement", slug=campaign.slug)

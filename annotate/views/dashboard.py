@@ -15,9 +15,8 @@ from django.views.decorators.http import require_GET
 from annotate import charts
 from annotate.models import CampaignRole
 from annotate.permissions import get_campaign_for_role_or_404
-from annotate.selectors import agreement_report
 from annotate.selectors_dashboard import Dashboard, get_dashboard
-from annotate.selectors_data import instance_tags_of
+from annotate.selectors_reports import get_campaign_report
 
 PM = {CampaignRole.PROJECT_MANAGER.value}
 
@@ -76,7 +75,7 @@ def campaign_dashboard(request, slug: str):
     context = {
         "campaign": campaign,
         "dashboard": dashboard,
-        "agreement": agreement_report(campaign=campaign, tags=instance_tags_of(campaign=campaign)),
+        "agreement": get_campaign_report(campaign=campaign),
         **dashboard_charts(dashboard),
     }
     template = "annotate/dashboard/figures.html" if request.htmx else "annotate/dashboard/page.html"

@@ -198,11 +198,11 @@ def submit_label(request, slug: str, assignment_id: int):
             request,
             campaign,
             assignment=nxt,
-            error=f"Item {assignment.instance.external_id}: {exc}",
+            error=f"Item {assignment.instance.annotator_reference}: {exc}",
             lost_answer=form.describe_answer(),
         )
         return _render(request, context, status=409)
-    item = assignment.instance.external_id
+    item = assignment.instance.annotator_reference
     if outcome.created:
         notice = f"Saved item {item}."
     elif outcome.changed:
@@ -258,7 +258,7 @@ def skip_item(request, slug: str, assignment_id: int):
     nxt = claim_next_assignment(campaign=campaign, annotator=request.user)
     if not request.htmx:
         return redirect("label_next", slug=slug)
-    notice = f"Skipped item {assignment.instance.external_id}."
+    notice = f"Skipped item {assignment.instance.annotator_reference}."
     return _render(request, _task_context(request, campaign, assignment=nxt, notice=notice))
 
 

@@ -429,3 +429,19 @@ def test_clone_refuses_a_taken_slug(campaign, pm):
     assert response.status_code == 400
     assert "is taken by another campaign" in response.content.decode()
     assert Campaign.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("template", "policy"),
+    [
+        ("multipref", "multipref_majority"),
+        ("helpsteer2_preference", "helpsteer2_preference"),
+        ("helpsteer2_rating", "helpsteer2_ratings"),
+        ("simple_pairwise", "strict_majority"),
+        ("rate_then_prefer", "strict_majority"),
+    ],
+)
+def test_a_campaign_from_a_template_starts_with_the_datasets_aggregation_policy(pm, template, policy):
+    campaign = build_campaign(pm=pm, template=template, n_instances=0)
+    assert TEMPLATES[template].aggregation_policy == policy
+    assert campaign.aggregation_policy == policy

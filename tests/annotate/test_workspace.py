@@ -252,7 +252,7 @@ def test_recent_answers_list_the_annotators_submissions_with_a_link_to_change_ea
     first = Assignment.objects.get(annotator=annotator)
     client.post(submit_url(campaign, first), answer(), **HTMX)
     body = client.get(reverse("label_recent", args=[campaign.slug])).content.decode()
-    assert first.instance.external_id in body
+    assert f"<td>{first.instance.annotator_reference}</td>" in body
     assert reverse("label_edit", args=[campaign.slug, first.pk]) in body
 
 
@@ -293,7 +293,7 @@ def test_skipping_with_a_reason_records_it_and_shows_the_next_item(campaign, ann
     assert (skipped.status, skipped.skip_reason, skipped.skip_note) == ("skipped", "unsafe", "graphic")
     nxt = Assignment.objects.get(annotator=annotator, status=AssignmentStatus.LEASED)
     assert f'data-assignment="{nxt.pk}"' in response.content.decode()
-    assert f"Skipped item {first.instance.external_id}" in response.content.decode()
+    assert f"Skipped item {first.instance.annotator_reference}." in response.content.decode()
     assert not Annotation.objects.exists()
 
 

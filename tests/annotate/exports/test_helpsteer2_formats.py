@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from annotate.exports.helpsteer2 import ATTRIBUTES, released_score
 from annotate.selectors import pseudonym_of
@@ -70,7 +71,38 @@ def test_human_ratings_are_averaged_and_kept_per_annotator(rating_campaign, anno
 
 @pytest.mark.parametrize(
     ("scores", "released"),
-    [([3], 3), ([2, 3], 3), ([1, 2, 2], 2), ([0, 3, 3, 4, 4], 3), ([0, 4, 4, 1, 1], 1), ([], None)],
+    [([3], 3), ([2, 3], 3), ([1, 2, 2], 2), ([0, 3, 3, 4, 4], None), ([0, 4, 4, 1, 1], 1), ([], None)],
 )
 def test_released_score_is_the_rounded_mean_of_the_three_most_agreeing(scores, released):
+    # [0, 3, 3, 4, 4]: (3, 3, 4) and (3, 4, 4) agree equally but round to 3 and 4: no score.
     assert released_score(scores) == released
+
+
+def test_the_helpsteer2_export_scores_by_the_helpsteer2_ratings_policy(pm, researcher, tmp_path):
+    from annotate.aggregation_policies.helpsteer2_ratings import aggregate_ratings
+    from annotate.models import AggregationPolicy
+    from tests.conftest import make_user
+
+    raters = [make_user(f"rater-{i}") for i in range(4)]
+    campaign = build_campaign(
+        pm=pm, annotators=raters, researchers=[researcher], n_instances=0, template="helpsteer2_rating", overlap=4
+    )
+    campaign.aggregation_policy = AggregationPolicy.HELPSTEER2_RATINGS
+    campaign.save(update_fields=["aggregation_policy"])
+    import_instances(campaign=campaign, data=b'{"prompt": "Hi?", "response": "Hello."}\n{"prompt": "Hi?", "response": "Go away."}', file_format="helpsteer2")
+    # Helpfulness of A: (1, 2, 3) and (2, 3, 4) agree equally with means 2 and 3, a draw the
+    # policy flags (label order would have picked 2). B: (0, 0, 1) agrees best, mean 0.
+    helpful_a, helpful_b = [3, 1, 2, 4], [0, 4, 0, 1]
+    full = dict.fromkeys(ATTRIBUTES, 2)
+    for person, a, b in zip(raters, helpful_a, helpful_b, strict=True):
+        rate(campaign, person, full | {"helpfulness": a}, full | {"helpfulness": b})
+
+    job = export(campaign, researcher, "helpsteer2")
+    rows = load(job, tmp_path)
+
+    assert [r["helpfulness"] for r in rows] == [aggregate_ratings(helpful_a).score, aggregate_ratings(helpful_b).score]
+    assert [r["helpfulness"] for r in rows] == [None, 0]
+    assert [r["verbosity"] for r in rows] == [2, 2]
+    assert job.result["flagged"] == {"helpfulness_ambiguous": 1}
+    card = job.export_files.get(name="README.md")
+    assert "- helpfulness_ambiguous: 1" in (Path(settings.EXPORT_DIR) / card.path).read_text()
