@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0013_invites'),
+        ('annotate', '0014_upload_files'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
