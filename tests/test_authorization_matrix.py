@@ -91,6 +91,7 @@ MATRIX: dict[str, Rule] = {
     "lift_quality_flag": both(PM),
     "campaign_adjudication": both(PM),
     "campaign_agreement": both(PM),
+    "recompute_campaign_report": both(PM),
     "campaign_people": both(PM),
     "create_campaign_invite": both(PM),
     "revoke_campaign_invite": both(PM),
@@ -249,6 +250,9 @@ def test_authorization_matrix(world, role):
         if url is None:
             continue
         rule = rule_for(name)
+        if rule is None:
+            wrong.append(f"{name}: not in MATRIX (add it)")
+            continue
         # The admin site's views share one staff check (admin_view) for every method: GET shows it.
         for method in ("get",) if name.startswith("admin:") else ("get", "post"):
             allowed = getattr(rule, method)
