@@ -279,6 +279,9 @@ CELERY_TASK_ROUTES = {
     "routing.gpu.*": {"queue": "gpu"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that lost the broker retries for as long as it takes (Celery's default gives up after
+# 100 tries, about 50 minutes, and exits): a Redis outage must never leave the queues unserved.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery beat (`celery -A config beat`; the quick start's worker runs it with -B) sends the job
 # reaper every half stale threshold, so a lost worker's job is requeued within 1.5 thresholds of

@@ -104,13 +104,35 @@ def enqueue_job(*, job: JobRun, task_name: str, queue: str | None = None) -> Non
 
 
 def send_job_on_commit(*, job_id: int, task_name: str, queue: str) -> None:
-    """Send ``task_name(job_id)`` (to ``queue``; blank = routed by name) after the commit."""
+    """Send ``task_name(job_id)`` (to ``queue``; blank = routed by name) after the commit.
+
+    A broker that is down does not fail the caller (the job is committed already): the send
+    is logged, the job stays QUEUED with no ``sent_at``, and the reaper sends it again.
+    """
+    transaction.on_commit(lambda: send_job(job_id=job_id, task_name=task_name, queue=queue))
+
+
+def send_job(*, job_id: int, task_name: str, queue: str) -> bool:
+    """Publish the job's message now and record ``sent_at``; False (logged) when the broker
+    did not take it."""
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
     from config.celery import app
 
     options: dict[str, Any] = {"args": [job_id]}
     if queue:
         options["queue"] = queue
-    transaction.on_commit(lambda: app.send_task(task_name, **options))
+    try:
+        app.send_task(task_name, **options)
+    except BrokerUnavailable:
+        logger.warning(
+            "JobRun %s: the broker did not take its message; the reaper sends it again",
+            job_id,
+            exc_info=True,
+        )
+        return False
+    JobRun.objects.filter(pk=job_id, sent_at__isnull=True).update(sent_at=timezone.now())
+    return True
 
 
 # --- Claiming ------------------------------------------------------------------------------------
