@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so that it sees the views' exceptions first: a lost database connection is a 503.
+    "config.middleware.DatabaseConnectionLostMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
