@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import read_bool, read_choice, read_int, read_list, read_str
+from config.env import read_bool, read_choice, read_int, read_int_map, read_list, read_str
 from config.llm_annotators import parse_llm_annotators
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -238,6 +238,14 @@ if JOB_STALE_AFTER_S < 3 * JOB_HEARTBEAT_S:
         f"JOB_STALE_AFTER_S={JOB_STALE_AFTER_S} must be at least 3 x JOB_HEARTBEAT_S={JOB_HEARTBEAT_S}."
     )
 JOB_MAX_ATTEMPTS = read_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# A job attempt running longer than its kind's limit is hung: it is failed with the reason (by the
+# reaper, and by Celery's soft time limit inside the task; the hard limit, 60 s later, kills the
+# pool process) and its partial output is discarded. JOB_KIND_TIMEOUT_S sets some kinds apart,
+# e.g. "import=3600,llm_annotation=43200" (the kinds of annotate.models.JobKind).
+JOB_TIMEOUT_S = read_int("JOB_TIMEOUT_S", 6 * 3600, minimum=10)
+JOB_KIND_TIMEOUT_S = read_int_map(
+    "JOB_KIND_TIMEOUT_S", keys=("import", "llm_annotation", "export", "routing"), minimum=10
+)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # The quick start's broker is kombu's filesystem transport: no server, a folder of messages.

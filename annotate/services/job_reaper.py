@@ -1,5 +1,6 @@
-"""The reaper: RUNNING jobs whose worker is gone are requeued, or failed with the reason, and
-QUEUED jobs whose message never reached the broker (it was down) are sent again.
+"""The reaper: RUNNING jobs past their kind's time limit are failed (hung), RUNNING jobs whose
+worker is gone are requeued, or failed with the reason, and QUEUED jobs whose message never
+reached the broker (it was down) are sent again.
 
 Celery beat sends it periodically (``annotate.reap_stale_jobs``), every worker runs it as it
 starts, and starting an LLM job runs it for the campaign first, so a job whose worker was
@@ -17,8 +18,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from annotate.models import Campaign, JobRun, JobStatus
+from annotate.services import exports as _exports  # noqa: F401  (registers what discards a hung export's files)
 from annotate.services.jobs import (
     fail_abandoned_job,
+    fail_timed_out_job,
+    is_past_its_time_limit,
     owner_is_gone,
     send_job,
     send_job_on_commit,
@@ -61,7 +65,12 @@ def reap_stale_jobs(*, campaign: Campaign | None = None) -> ReapedJobs:
     )
     requeued, failed = [], []
     resent = resend_unsent_jobs(campaign=campaign)
-    for job in candidates:
+    # Hung jobs first: their heartbeat thread may still beat while the work is stuck.
+    shortest = min([settings.JOB_TIMEOUT_S, *settings.JOB_KIND_TIMEOUT_S.values()])
+    for job in running.filter(started_at__lt=now - timedelta(seconds=shortest)):
+        if is_past_its_time_limit(job=job, now=now) and fail_timed_out_job(job=job, now=now):
+            failed.append(job.pk)
+    for job in candidates.exclude(pk__in=failed):
         if not owner_is_gone(job=job, now=now):
             continue
         if job.attempts >= settings.JOB_MAX_ATTEMPTS or not job.task_name:
@@ -87,8 +96,8 @@ def resend_unsent_jobs(*, campaign: Campaign | None = None) -> list[int]:
     if campaign is not None:
         unsent = unsent.filter(campaign=campaign)
     resent = []
-    for job_id, task_name, queue in unsent.values_list("pk", "task_name", "queue"):
-        if not send_job(job_id=job_id, task_name=task_name, queue=queue):
+    for job_id, task_name, queue, kind in unsent.values_list("pk", "task_name", "queue", "kind"):
+        if not send_job(job_id=job_id, task_name=task_name, queue=queue, kind=kind):
             break  # the broker is still down; the next reap tries again
         logger.warning("JobRun %s: its message never reached the broker; sent again", job_id)
         resent.append(job_id)
@@ -107,5 +116,5 @@ def _requeue_abandoned_job(*, job: JobRun) -> bool:
     if requeued != 1:
         return False
     logger.warning("JobRun %s: its worker is gone; requeued (attempt %d)", job.pk, job.attempts)
-    send_job_on_commit(job_id=job.pk, task_name=job.task_name, queue=job.queue)
+    send_job_on_commit(job_id=job.pk, task_name=job.task_name, queue=job.queue, kind=job.kind)
     return True
