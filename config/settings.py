@@ -304,6 +304,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat touches BEAT_HEARTBEAT_FILE on every tick (at least every 30 s); `manage.py check_beat`
+# (the compose healthcheck) fails once it is older than BEAT_STALE_AFTER_S.
+CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+BEAT_HEARTBEAT_FILE = Path(read_str("BEAT_HEARTBEAT_FILE", str(VAR_DIR / "beat-heartbeat")))
+BEAT_STALE_AFTER_S = read_int("BEAT_STALE_AFTER_S", 120, minimum=31)
 
 # --- Platform ---------------------------------------------------------------------------------------
 # Files below this size are imported inside the request; larger ones become a Celery job.
