@@ -292,6 +292,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A worker that lost the broker retries for as long as it takes (Celery's default gives up after
 # 100 tries, about 50 minutes, and exits): a Redis outage must never leave the queues unserved.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A job running when the broker connection drops keeps running (stated, as Celery 6 flips the
+# default): its message is restored and redelivered, finds the job RUNNING in a live worker and
+# is retried until the job ends (a no-op then). Cancelling would throw the work away.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery beat (`celery -A config beat`; the quick start's worker runs it with -B) sends the job
 # reaper every half stale threshold, so a lost worker's job is requeued within 1.5 thresholds of
