@@ -63,19 +63,20 @@ def gunicorn(transactional_db, tmp_path):
             cwd=REPO_DIR, env=env, stdout=out, stderr=out,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=20).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        process.terminate()
-        raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/healthz", timeout=20).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        process.terminate()  # the master stops its workers
+        process.wait(timeout=30)
 
 
 class Annotator:
