@@ -71,3 +71,23 @@ def read_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}.")
     return value
+
+
+def read_int_map(name: str, *, keys: tuple[str, ...], minimum: int) -> dict[str, int]:
+    """``"key=number,key=number"`` (e.g. ``import=3600,export=1800``); each key one of ``keys``."""
+    result: dict[str, int] = {}
+    for item in read_list(name, []):
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in keys:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} must be KIND=SECONDS with KIND one of {', '.join(keys)}."
+            )
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {raw.strip()!r} for {key} is not an integer.") from None
+        if value < minimum:
+            raise ImproperlyConfigured(f"{name}: {key}={value} must be at least {minimum}.")
+        result[key] = value
+    return result

@@ -16,7 +16,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import read_bool, read_choice, read_int, read_list, read_str
+from config.env import read_bool, read_choice, read_int, read_int_map, read_list, read_str
 from config.llm_annotators import parse_llm_annotators
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After the views' own handlers: a lost database connection is a 503.
+    "config.middleware.DatabaseConnectionLostMiddleware",
     # Last: turns a login refused during a lock-out into the lock-out answer (page or JSON).
     "axes.middleware.AxesMiddleware",
 ]
@@ -296,6 +298,14 @@ if JOB_STALE_AFTER_S < 3 * JOB_HEARTBEAT_S:
         f"JOB_STALE_AFTER_S={JOB_STALE_AFTER_S} must be at least 3 x JOB_HEARTBEAT_S={JOB_HEARTBEAT_S}."
     )
 JOB_MAX_ATTEMPTS = read_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# A job attempt running longer than its kind's limit is hung: it is failed with the reason (by the
+# reaper, and by Celery's soft time limit inside the task; the hard limit, 60 s later, kills the
+# pool process) and its partial output is discarded. JOB_KIND_TIMEOUT_S sets some kinds apart,
+# e.g. "import=3600,llm_annotation=43200" (the kinds of annotate.models.JobKind).
+JOB_TIMEOUT_S = read_int("JOB_TIMEOUT_S", 6 * 3600, minimum=10)
+JOB_KIND_TIMEOUT_S = read_int_map(
+    "JOB_KIND_TIMEOUT_S", keys=("import", "llm_annotation", "export", "routing"), minimum=10
+)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # The quick start's broker is kombu's filesystem transport: no server, a folder of messages.
@@ -339,6 +349,13 @@ CELERY_TASK_ROUTES = {
     "routing.gpu.*": {"queue": "gpu"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that lost the broker retries for as long as it takes (Celery's default gives up after
+# 100 tries, about 50 minutes, and exits): a Redis outage must never leave the queues unserved.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A job running when the broker connection drops keeps running (stated, as Celery 6 flips the
+# default): its message is restored and redelivered, finds the job RUNNING in a live worker and
+# is retried until the job ends (a no-op then). Cancelling would throw the work away.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery beat (`celery -A config beat`; the quick start's worker runs it with -B) sends the job
 # reaper every half stale threshold, so a lost worker's job is requeued within 1.5 thresholds of
@@ -351,6 +368,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat touches BEAT_HEARTBEAT_FILE on every tick (at least every 30 s); `manage.py check_beat`
+# (the compose healthcheck) fails once it is older than BEAT_STALE_AFTER_S.
+CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+BEAT_HEARTBEAT_FILE = Path(read_str("BEAT_HEARTBEAT_FILE", str(VAR_DIR / "beat-heartbeat")))
+BEAT_STALE_AFTER_S = read_int("BEAT_STALE_AFTER_S", 120, minimum=31)
 
 # --- Cache (DRF throttle counters) -----------------------------------------------------------
 # Throttle histories must be shared by every web worker: Redis in production (CACHE_URL, e.g.

@@ -87,7 +87,7 @@ def environment_of(service: dict[str, Any]) -> dict[str, Any]:
 def settings_environment_names() -> set[str]:
     """Every variable config/settings.py reads, plus NAME_FILE for the string ones."""
     source = SETTINGS_SOURCE.read_text()
-    readers = r"read_(?:str|bool|int|list|choice)|os\.environ\.get|os\.getenv|os\.environ\["
+    readers = r"read_(?:str|bool|int_map|int|list|choice)|os\.environ\.get|os\.getenv|os\.environ\["
     names = set(re.findall(rf"(?:{readers})\(?\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
     string_names = set(re.findall(r"read_str\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
     assert "SECRET_KEY" in names, "could not find the variables settings.py reads"

@@ -59,6 +59,9 @@ class JobRun(models.Model):
     # whose worker was lost can be sent again.
     task_name = models.CharField(max_length=200, blank=True)
     queue = models.CharField(max_length=64, blank=True)
+    # When the broker accepted the job's message; null while a QUEUED job's message was never
+    # sent (the broker was down), so that the reaper sends it again.
+    sent_at = models.DateTimeField(null=True, blank=True)
     # The claim that owns a RUNNING job: the worker process and the token its writes must match.
     owner_host = models.CharField(max_length=255, blank=True)
     owner_pid = models.PositiveIntegerField(null=True, blank=True)
@@ -73,6 +76,12 @@ class JobRun(models.Model):
                 fields=["heartbeat_at"],
                 condition=Q(status="running"),
                 name="jobrun_running_heartbeat",
+            ),
+            # The reaper's scan: queued jobs whose message never reached the broker.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="queued", sent_at__isnull=True),
+                name="jobrun_queued_unsent",
             ),
         ]
 

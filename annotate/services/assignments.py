@@ -17,7 +17,7 @@ import random
 import time
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -36,6 +36,8 @@ from annotate.selectors import open_queue_items, open_queue_items_for
 _CLAIM_ATTEMPTS = 5
 # How many of the campaign's first open items a claim looks at before it looks further.
 _CLAIM_WINDOW = 64
+# The advisory-lock key space of claims (a fixed 31-bit tag XORed with the campaign id).
+_CLAIM_LOCK_SPACE = 0x436C6169  # "Clai"
 # Most stale leases one claim returns to the queue (the rest wait for the next claim).
 _SWEEP_LIMIT = 100
 
@@ -116,6 +118,13 @@ def _open_items(*, campaign: Campaign, annotator):
 def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool) -> Assignment | None:
     # One transaction: the locked row, the slot and the assignment commit together.
     with transaction.atomic():
+        # Two tabs of one annotator claiming at once would lock two different items (SKIP
+        # LOCKED) and lease both: their claims in this campaign take turns, and the later one
+        # returns the lease the first made.
+        _lock_claims_of(campaign=campaign, annotator=annotator)
+        current = get_current_assignment(campaign=campaign, annotator=annotator)
+        if current is not None:
+            return current
         theirs_expired = Assignment.objects.filter(
             instance_id=OuterRef("instance_id"), annotator=annotator, status=AssignmentStatus.EXPIRED
         )
@@ -164,6 +173,18 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
         )
         assignment.responses_by_position = responses
         return assignment
+
+
+def _lock_claims_of(*, campaign: Campaign, annotator) -> None:
+    """Hold, until the transaction ends, the lock that one annotator's claims in one campaign
+    take in turn (a PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE serialises all writers)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)",
+            [_CLAIM_LOCK_SPACE ^ (campaign.pk & 0x7FFFFFFF), annotator.pk & 0x7FFFFFFF],
+        )
 
 
 def _first_open_item(*, campaign: Campaign, candidates):

@@ -15,7 +15,14 @@ from annotate.exports import EXPORTERS, ExportOptions, get_exporter
 from annotate.exports.card import render_card
 from annotate.exports.writers import JSONLinesSink, ParquetSink
 from annotate.models import Campaign, ExportFile, Instance, JobKind, JobRun
-from annotate.services.jobs import JobFailed, JobProgress, create_job, enqueue_job, run_claimed_job
+from annotate.services.jobs import (
+    JobFailed,
+    JobProgress,
+    create_job,
+    enqueue_job,
+    register_partial_output_discarder,
+    run_claimed_job,
+)
 
 EXPORT_TASK = "annotate.run_export"
 FILE_TYPES = ("jsonl", "parquet")
@@ -100,6 +107,17 @@ def run_export_job(*, job_id: int) -> None:
     "label_sources", "aggregation", "files": [names]}``.
     """
     run_claimed_job(job_id=job_id, work=_write_export)
+
+
+def discard_export_output(job: JobRun) -> None:
+    """Remove what an unfinished export run wrote (its folder and any file rows)."""
+    if job.campaign_id is None:
+        return
+    ExportFile.objects.filter(job=job).delete()
+    shutil.rmtree(Path(settings.EXPORT_DIR) / job.campaign.slug / f"job-{job.pk}", ignore_errors=True)
+
+
+register_partial_output_discarder(JobKind.EXPORT, discard_export_output)
 
 
 def _write_export(job: JobRun, progress: JobProgress) -> dict:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import F, QuerySet
@@ -79,8 +80,36 @@ class JobLost(Exception):
         self.job_id = job_id
 
 
+# Celery's hard time limit comes this long after the soft one, so the task can record its failure.
+HARD_TIME_LIMIT_GRACE_S = 60
+
+
 def stale_after() -> timedelta:
     return timedelta(seconds=settings.JOB_STALE_AFTER_S)
+
+
+def job_timeout_s(kind: str) -> int:
+    """How long one attempt of a job of ``kind`` may run before it counts as hung."""
+    return settings.JOB_KIND_TIMEOUT_S.get(kind, settings.JOB_TIMEOUT_S)
+
+
+def time_limit_options(kind: str) -> dict[str, int]:
+    """Celery's soft and hard time limits for a job of ``kind``, as options of its message."""
+    timeout_s = job_timeout_s(kind)
+    return {"soft_time_limit": timeout_s, "time_limit": timeout_s + HARD_TIME_LIMIT_GRACE_S}
+
+
+def timed_out_error(kind: str) -> str:
+    return (
+        f"The job ran longer than its time limit ({job_timeout_s(kind):,} s for "
+        f"{JobKind(kind).label.lower()} jobs) and was stopped; nothing it wrote was kept."
+    )
+
+
+def is_past_its_time_limit(*, job: JobRun, now: datetime) -> bool:
+    return job.started_at is not None and job.started_at < now - timedelta(
+        seconds=job_timeout_s(job.kind)
+    )
 
 
 def this_host() -> str:
@@ -100,17 +129,41 @@ def enqueue_job(*, job: JobRun, task_name: str, queue: str | None = None) -> Non
     (never before). The reaper sends the same task again if the job's worker is lost."""
     job.task_name, job.queue = task_name, queue or ""
     JobRun.objects.filter(pk=job.pk).update(task_name=job.task_name, queue=job.queue)
-    send_job_on_commit(job_id=job.pk, task_name=task_name, queue=job.queue)
+    send_job_on_commit(job_id=job.pk, task_name=task_name, queue=job.queue, kind=job.kind)
 
 
-def send_job_on_commit(*, job_id: int, task_name: str, queue: str) -> None:
-    """Send ``task_name(job_id)`` (to ``queue``; blank = routed by name) after the commit."""
+def send_job_on_commit(*, job_id: int, task_name: str, queue: str, kind: str) -> None:
+    """Send ``task_name(job_id)`` (to ``queue``; blank = routed by name) after the commit.
+
+    A broker that is down does not fail the caller (the job is committed already): the send
+    is logged, the job stays QUEUED with no ``sent_at``, and the reaper sends it again.
+    """
+    transaction.on_commit(
+        lambda: send_job(job_id=job_id, task_name=task_name, queue=queue, kind=kind)
+    )
+
+
+def send_job(*, job_id: int, task_name: str, queue: str, kind: str) -> bool:
+    """Publish the job's message now, under the kind's time limits, and record ``sent_at``;
+    False (logged) when the broker did not take it."""
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
     from config.celery import app
 
-    options: dict[str, Any] = {"args": [job_id]}
+    options: dict[str, Any] = {"args": [job_id], **time_limit_options(kind)}
     if queue:
         options["queue"] = queue
-    transaction.on_commit(lambda: app.send_task(task_name, **options))
+    try:
+        app.send_task(task_name, **options)
+    except BrokerUnavailable:
+        logger.warning(
+            "JobRun %s: the broker did not take its message; the reaper sends it again",
+            job_id,
+            exc_info=True,
+        )
+        return False
+    JobRun.objects.filter(pk=job_id, sent_at__isnull=True).update(sent_at=timezone.now())
+    return True
 
 
 # --- Claiming ------------------------------------------------------------------------------------
@@ -132,6 +185,10 @@ def claim_job(*, job_id: int) -> JobRun | None:
         logger.info("JobRun %s is %s already; nothing to do", job_id, job.status)
         return None
     now = timezone.now()
+    if job.status == JobStatus.RUNNING and is_past_its_time_limit(job=job, now=now):
+        # Hung, not lost: running it again would hang again.
+        fail_timed_out_job(job=job, now=now)
+        return None
     if job.status == JobStatus.RUNNING:
         if not owner_is_gone(job=job, now=now):
             raise JobBusy(job_id=job.pk, retry_after_s=settings.JOB_STALE_AFTER_S)
@@ -226,6 +283,32 @@ def fail_abandoned_job(*, job: JobRun, now: datetime) -> bool:
     failed = unchanged_since_read(job).update(status=JobStatus.FAILED, error=error, finished_at=now)
     if failed == 1:
         logger.error("JobRun %s: %s", job.pk, error)
+    return failed == 1
+
+
+# Per job kind, what removes the files an unfinished run left (rows are the run's transaction's).
+_PARTIAL_OUTPUT_DISCARDERS: dict[str, Callable[[JobRun], None]] = {}
+
+
+def register_partial_output_discarder(kind: JobKind, discard: Callable[[JobRun], None]) -> None:
+    _PARTIAL_OUTPUT_DISCARDERS[kind] = discard
+
+
+def discard_partial_output(job: JobRun) -> None:
+    discard = _PARTIAL_OUTPUT_DISCARDERS.get(job.kind)
+    if discard is not None:
+        discard(job)
+
+
+def fail_timed_out_job(*, job: JobRun, now: datetime) -> bool:
+    """Fail RUNNING ``job`` (as read) that ran past its kind's time limit and discard its
+    partial output; its run loses its claim, so whatever it still writes is refused
+    (:class:`JobLost`). False when the row changed since it was read."""
+    error = timed_out_error(job.kind)
+    failed = unchanged_since_read(job).update(status=JobStatus.FAILED, error=error, finished_at=now)
+    if failed == 1:
+        logger.error("JobRun %s: %s", job.pk, error)
+        discard_partial_output(job)
     return failed == 1
 
 
@@ -383,6 +466,11 @@ def run_claimed_job(*, job_id: int, work: Callable[[JobRun, JobProgress], dict])
             return
         except JobFailed as exc:
             fail_job(job=job, error=str(exc), details=exc.details)
+            return
+        except SoftTimeLimitExceeded:
+            # Celery's soft limit: the work's transaction was rolled back; its files go too.
+            if fail_job(job=job, error=timed_out_error(job.kind)):
+                discard_partial_output(job)
             return
         except Exception:
             logger.exception("JobRun %s failed", job_id)

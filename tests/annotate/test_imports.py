@@ -31,7 +31,7 @@ from annotate.services.imports import (
     run_import_job,
     start_import_job,
 )
-from annotate.services.jobs import stale_after
+from annotate.services.jobs import stale_after, time_limit_options
 from tests.conftest import SHARED_DIR, needs_shared_data, stored_answers
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -663,7 +663,7 @@ def test_start_import_job_sends_the_import_task_with_the_job_id(
             campaign=campaign, created_by=pm, filename="f", data=b"{}", file_format="generic"
         )
 
-    assert sent == [("annotate.run_import", {"args": [job.pk]})]
+    assert sent == [("annotate.run_import", {"args": [job.pk], **time_limit_options("import")})]
 
 
 def test_an_import_job_writes_the_instances_and_records_the_count(campaign, pm):

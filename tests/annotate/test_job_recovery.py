@@ -47,6 +47,7 @@ from annotate.services.jobs import (
     finish_job,
     run_claimed_job,
     stale_after,
+    time_limit_options,
 )
 from annotate.services.llm_jobs import JobAlreadyRunning, start_local_judge_job
 from tests.conftest import (
@@ -141,7 +142,7 @@ def test_a_running_job_whose_heartbeat_went_stale_is_requeued_and_sent_again(
         None,
     )
     assert job.message == "Requeued after the worker stopped (attempt 1)"
-    assert sent_tasks == [("annotate.run_import", {"args": [job.pk]})]
+    assert sent_tasks == [("annotate.run_import", {"args": [job.pk], **time_limit_options("import")})]
     # The message the reaper sent runs the job as a second attempt.
     run_import_job(job_id=job.pk)
     job.refresh_from_db()
@@ -160,7 +161,10 @@ def test_a_requeued_job_goes_back_to_its_own_queue(
     with django_capture_on_commit_callbacks(execute=True):
         reap_stale_jobs()
 
-    queued_twice = ("routing.gpu.annotate_with_local_judge", {"args": [job.pk], "queue": "gpu"})
+    queued_twice = (
+        "routing.gpu.annotate_with_local_judge",
+        {"args": [job.pk], "queue": "gpu", **time_limit_options("llm_annotation")},
+    )
     assert sent_tasks == [queued_twice, queued_twice]
 
 
@@ -225,7 +229,7 @@ def test_a_job_whose_worker_process_on_this_host_is_gone_is_reaped_without_waiti
         reaped = reap_stale_jobs()
 
     assert reaped.requeued == [job.pk]
-    assert sent_tasks == [("annotate.run_import", {"args": [job.pk]})]
+    assert sent_tasks == [("annotate.run_import", {"args": [job.pk], **time_limit_options("import")})]
 
 
 def test_a_dead_llm_job_no_longer_blocks_the_campaign(pm, settings, sent_tasks):

@@ -17,8 +17,10 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # Quality control (issue 17) reads the campaign's quality settings once per campaign object:
 # one query on a claim and on showing the item (the progress counts), two on submit-and-next
 # (the submitted item's campaign, the claim's).
-NEXT_ITEM_QUERIES = 14
-SUBMIT_AND_NEXT_QUERIES = 23
+# A claim that leases a new item also takes the annotator's claim lock and re-reads their open
+# lease under it (two more: two tabs claiming at once get one lease, issue 18).
+NEXT_ITEM_QUERIES = 16
+SUBMIT_AND_NEXT_QUERIES = 25
 SHOW_QUERIES = 8
 
 

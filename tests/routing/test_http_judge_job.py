@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Annotation, AnnotationSource, JobKind, JobRun, JobStatus, QuestionKind
-from annotate.services.jobs import create_job
+from annotate.services.jobs import create_job, time_limit_options
 from annotate.services.llm_jobs import (
     HTTP_JUDGE_TASK,
     JobAlreadyRunning,
@@ -368,7 +368,9 @@ def test_starting_a_chat_judge_queues_it_on_the_llm_queue_and_a_jury_runs_side_b
 
     with django_capture_on_commit_callbacks(execute=True):
         job = start_http_judge_job(campaign=campaign, created_by=pm, annotator="house-judge")
-    assert sent == [(HTTP_JUDGE_TASK, {"args": [job.pk], "queue": "llm"})]
+    assert sent == [
+        (HTTP_JUDGE_TASK, {"args": [job.pk], "queue": "llm", **time_limit_options("llm_annotation")})
+    ]
     assert job.params == {
         "backend": "openai_chat",
         "annotator": "house-judge",
