@@ -482,7 +482,7 @@ class LabelStudio:
     def prepare(self) -> None:
         self.install()
         recreate_database(LS_DB)
-        self.manage("migrate", "--noinput", "-v0", stdout=subprocess.DEVNULL)
+        self.manage("migrate", "--noinput", "-v0", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         script = f"""
 import json
 from django.contrib.auth.hashers import make_password
@@ -507,7 +507,7 @@ for i in range({self.n_users}):
     tokens.append(Token.objects.get_or_create(user=user)[0].key)
 print("TOKENS" + json.dumps({{"owner": Token.objects.get_or_create(user=owner)[0].key, "annotators": tokens}}))
 """
-        out = self.manage("shell", "-c", script, capture_output=True, text=True).stdout
+        out = self.manage("shell", "-c", script, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
         payload = json.loads(out[out.index("TOKENS") + len("TOKENS"):].strip().splitlines()[0])
         self.owner_token, self.tokens = payload["owner"], payload["annotators"]
 
@@ -519,11 +519,19 @@ print("TOKENS" + json.dumps({{"owner": Token.objects.get_or_create(user=owner)[0
             "--timeout", "120",
             "--log-level", "warning",
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=self.package_dir, env=self.env)
+        # Its log (start-up banners, an update check, its own "it's a bug" lock messages) goes
+        # to a file beside its data, not between our figures.
+        self.log = open(self.data_dir / "gunicorn.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(command, cwd=self.package_dir, env=self.env, stdout=self.log, stderr=self.log)
         wait_until_up(f"{self.base_url}/health", timeout=120, process=self.process)
 
     def stop(self) -> None:
         stop(self.process)
+        if self.process is not None:
+            self.log.close()
+            lock_bugs = (self.data_dir / "gunicorn.log").read_text(errors="replace").count("it's a bug")
+            if lock_bugs:
+                print(f"Label Studio logged {lock_bugs} 'Num takes > overlap ... it's a bug' lock errors")
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def owner(self):
