@@ -18,7 +18,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # one query on a claim and on showing the item (the progress counts), two on submit-and-next
 # (the submitted item's campaign, the claim's).
 NEXT_ITEM_QUERIES = 14
-SUBMIT_AND_NEXT_QUERIES = 23
+SUBMIT_AND_NEXT_QUERIES = 22
 SHOW_QUERIES = 8
 
 
@@ -52,3 +52,13 @@ def test_submit_and_next_runs_a_fixed_number_of_queries(pm, annotator, django_as
                 **HTMX,
             )
         assert response.status_code == 200 and "Saved item" in response.content.decode()
+
+
+def test_remaining_items_are_counted_up_to_a_cap_then_shown_as_more_than_it(pm, annotator):
+    from annotate.selectors import REMAINING_COUNT_CAP
+
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=REMAINING_COUNT_CAP + 2)
+    page = client_for(annotator).post(reverse("label_claim", args=[campaign.slug]), **HTMX).content.decode()
+    # One item is leased to them: one more than the cap is still open.
+    assert f"more than {REMAINING_COUNT_CAP} remaining" in page
+    assert REMAINING_COUNT_CAP == 100
