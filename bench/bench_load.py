@@ -340,7 +340,7 @@ class Ours:
 
     async def run(self, *, slug: str, annotators: int, seconds: float) -> RunStats:
         clients = make_clients(annotators, self.base_url)
-        for client, cookies in zip(clients, self.sessions):
+        for client, cookies in zip(clients, self.sessions, strict=False):
             client.cookies.update(cookies)
 
         async def loop_of(client, stats: RunStats, deadline: float) -> None:
@@ -563,7 +563,7 @@ print("TOKENS" + json.dumps({{"owner": Token.objects.get_or_create(user=owner)[0
 
     async def run(self, *, project: int, annotators: int, seconds: float) -> RunStats:
         clients = make_clients(annotators, self.base_url)
-        for client, token in zip(clients, self.tokens):
+        for client, token in zip(clients, self.tokens, strict=False):
             client.headers["Authorization"] = f"Token {token}"
 
         async def loop_of(client, stats: RunStats, deadline: float) -> None:
@@ -683,9 +683,9 @@ def measure_export(*, user, annotations: int) -> list[dict]:
 # --- main -------------------------------------------------------------------------------------
 
 
-def print_run(side: str, annotators: int, round_no: int, summary: dict, check: dict) -> None:
+def print_run(side: str, size: int, annotators: int, round_no: int, summary: dict, check: dict) -> None:
     print(
-        f"{side:<6} {annotators:>4} r{round_no} {summary['loops_per_s']:>8.1f} loops/s"
+        f"{side:<5} {size:>7,} items {annotators:>4} ann. r{round_no} {summary['loops_per_s']:>7.1f} loops/s"
         f"  next p50/p95/p99 {summary['next_p50_ms']:>7.1f} {summary['next_p95_ms']:>7.1f} {summary['next_p99_ms']:>7.1f} ms"
         f"  submit {summary['submit_p50_ms']:>7.1f} {summary['submit_p95_ms']:>7.1f} {summary['submit_p99_ms']:>7.1f} ms"
         f"  errors {summary['errors']} {summary['error_kinds'] or ''}"
@@ -700,7 +700,7 @@ def main() -> None:
     parser.add_argument("--annotators", default="1,10,100", help="comma-separated annotator counts")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per annotator count")
-    parser.add_argument("--instances", type=int, default=10_000)
+    parser.add_argument("--instances", default="10000", help="campaign sizes, comma-separated (10000,100000: claim cost flat?)")
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--label-studio", action="store_true", help="also drive Label Studio, interleaved")
     parser.add_argument("--imports", action="store_true", help="import 100k items (LS vs ours) and export 100k")
@@ -713,9 +713,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the throwaway databases")
     args = parser.parse_args()
     if args.quick:
-        args.annotators, args.seconds, args.rounds, args.instances = "1,10", 5.0, 1, 1_000
+        args.annotators, args.seconds, args.rounds, args.instances = "1,10", 5.0, 1, "1000"
         args.import_instances = min(args.import_instances, 5_000)
     counts = [int(n) for n in args.annotators.split(",")]
+    sizes = [int(n) for n in args.instances.split(",")]
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
     ours = Ours(web_workers=args.web_workers, web_threads=args.web_threads, worker_class=args.worker_class, n_users=max(counts))
@@ -733,25 +734,27 @@ def main() -> None:
         print(
             f"ours: gunicorn {args.worker_class} {args.web_workers} workers x {args.web_threads} threads;"
             f" Label Studio {LS_VERSION}: gunicorn sync {ls.workers if ls else '-'} workers;"
-            f" {args.instances:,} pairwise items, overlap {args.overlap}, {args.seconds:.0f} s per run",
+            f" {' and '.join(f'{n:,}' for n in sizes)} pairwise items, overlap {args.overlap}, {args.seconds:.0f} s per run",
             flush=True,
         )
-        for round_no in range(1, args.rounds + 1):
-            for annotators in counts:
-                label = f"r{round_no}-n{annotators}"
-                slug = ours.new_campaign(instances=args.instances, overlap=args.overlap, label=label)
+        for round_no, size, annotators in (
+            (r, size, n) for r in range(1, args.rounds + 1) for size in sizes for n in counts
+        ):
+            if True:
+                label = f"r{round_no}-i{size}-n{annotators}"
+                slug = ours.new_campaign(instances=size, overlap=args.overlap, label=label)
                 stats = asyncio.run(ours.run(slug=slug, annotators=annotators, seconds=args.seconds))
                 check = ours.check(slug=slug, acknowledged=stats.acknowledged)
                 summary = stats.summary()
-                print_run("ours", annotators, round_no, summary, check)
-                results["runs"].append({"side": "ours", "annotators": annotators, "round": round_no, **summary, "check": check})
+                print_run("ours", size, annotators, round_no, summary, check)
+                results["runs"].append({"side": "ours", "instances": size, "annotators": annotators, "round": round_no, **summary, "check": check})
                 if ls is not None:
-                    project, _ = ls.new_project(instances=args.instances, overlap=args.overlap, label=label)
+                    project, _ = ls.new_project(instances=size, overlap=args.overlap, label=label)
                     stats = asyncio.run(ls.run(project=project, annotators=annotators, seconds=args.seconds))
                     check = ls.check(project=project, overlap=args.overlap, acknowledged=stats.acknowledged)
                     summary = stats.summary()
-                    print_run("LS", annotators, round_no, summary, check)
-                    results["runs"].append({"side": "LS", "annotators": annotators, "round": round_no, **summary, "check": check})
+                    print_run("LS", size, annotators, round_no, summary, check)
+                    results["runs"].append({"side": "LS", "instances": size, "annotators": annotators, "round": round_no, **summary, "check": check})
         if args.imports:
             results["imports"] = measure_imports(ours=ours, ls=ls, instances=args.import_instances)
     finally:
@@ -767,17 +770,19 @@ def main() -> None:
                 drop_database(LS_DB)
 
     print()
-    print("| annotators | ours loops/s | LS loops/s | ours / LS | ours p99 next / submit | LS p99 next / submit | errors ours / LS |")
-    print("|---|---|---|---|---|---|---|")
-    for annotators in counts:
-        mine = [r for r in results["runs"] if r["side"] == "ours" and r["annotators"] == annotators]
-        theirs = [r for r in results["runs"] if r["side"] == "LS" and r["annotators"] == annotators]
+    print("| items | annotators | ours loops/s | LS loops/s | ours / LS | ours p50 next / submit | ours p99 next / submit | LS p99 next / submit | errors ours / LS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size, annotators in ((size, n) for size in sizes for n in counts):
+        mine = [r for r in results["runs"] if r["side"] == "ours" and r["annotators"] == annotators and r["instances"] == size]
+        theirs = [r for r in results["runs"] if r["side"] == "LS" and r["annotators"] == annotators and r["instances"] == size]
         ours_rate = statistics.mean(r["loops_per_s"] for r in mine)
         ls_rate = statistics.mean(r["loops_per_s"] for r in theirs) if theirs else float("nan")
         p99 = lambda rs, kind: max(r[f"{kind}_p99_ms"] for r in rs) if rs else float("nan")  # noqa: E731
+        p50 = lambda rs, kind: statistics.median(r[f"{kind}_p50_ms"] for r in rs)  # noqa: E731
         rates = lambda rs: ", ".join(f"{r['loops_per_s']:.1f}" for r in rs) or "-"  # noqa: E731
         print(
-            f"| {annotators} | {rates(mine)} | {rates(theirs)} | {ours_rate / ls_rate:.1f} |"
+            f"| {size:,} | {annotators} | {rates(mine)} | {rates(theirs)} | {ours_rate / ls_rate:.1f} |"
+            f" {p50(mine, 'next'):.0f} / {p50(mine, 'submit'):.0f} ms |"
             f" {p99(mine, 'next'):.0f} / {p99(mine, 'submit'):.0f} ms | {p99(theirs, 'next'):.0f} / {p99(theirs, 'submit'):.0f} ms |"
             f" {sum(r['errors'] for r in mine)} / {sum(r['errors'] for r in theirs) if theirs else '-'} |"
         )
