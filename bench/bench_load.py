@@ -162,6 +162,41 @@ def stop(process: subprocess.Popen | None) -> None:
         process.kill()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def server_cpu_seconds(master: int, database: str) -> tuple[float, float]:
+    """CPU seconds used so far by the gunicorn master's workers, and by the PostgreSQL
+    backends connected to ``database``: figures per loop that the other load on a shared
+    machine does not distort the way it distorts loops/s. (Backends that come and go
+    between two readings are missed; the web workers keep theirs open.)"""
+    import psycopg
+
+    workers = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent_of(int(entry.name)) == master
+    ]
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        backends = [row[0] for row in conn.execute("select pid from pg_stat_activity where datname = %s", [database])]
+    return sum(map(_cpu_seconds, workers)), sum(map(_cpu_seconds, backends))
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
 def percentile(samples: list[float], q: float) -> float:
     if not samples:
         return float("nan")
@@ -177,6 +212,8 @@ class RunStats:
     exhausted: int = 0
     calls: dict[str, list[float]] = field(default_factory=lambda: {"next": [], "submit": []})
     errors: Counter = field(default_factory=Counter)
+    web_cpu_s: float = 0.0
+    db_cpu_s: float = 0.0
 
     def record(self, kind: str, started: float) -> None:
         self.calls[kind].append(time.perf_counter() - started)
@@ -188,6 +225,8 @@ class RunStats:
             "acknowledged": self.acknowledged,
             "errors": sum(self.errors.values()),
             "error_kinds": dict(self.errors),
+            "web_cpu_ms_per_loop": 1000 * self.web_cpu_s / self.loops if self.loops else float("nan"),
+            "db_cpu_ms_per_loop": 1000 * self.db_cpu_s / self.loops if self.loops else float("nan"),
         }
         for kind, samples in self.calls.items():
             for q in (0.5, 0.95, 0.99):
@@ -195,13 +234,16 @@ class RunStats:
         return out
 
 
-async def run_closed_loops(*, loop_of, clients: list, seconds: float) -> RunStats:
+async def run_closed_loops(*, loop_of, clients: list, seconds: float, master: int, database: str) -> RunStats:
     """Every client runs ``loop_of(client, stats, deadline)`` at once until the deadline."""
     stats = RunStats()
+    web_before, db_before = server_cpu_seconds(master, database)
     started = time.monotonic()
     deadline = started + seconds
     await asyncio.gather(*(loop_of(client, stats, deadline) for client in clients))
     stats.seconds = time.monotonic() - started
+    web_after, db_after = server_cpu_seconds(master, database)
+    stats.web_cpu_s, stats.db_cpu_s = web_after - web_before, db_after - db_before
     return stats
 
 
@@ -379,7 +421,9 @@ class Ours:
                     stats.errors[f"submit {saved.status_code}"] += 1
 
         try:
-            return await run_closed_loops(loop_of=loop_of, clients=clients, seconds=seconds)
+            return await run_closed_loops(
+                loop_of=loop_of, clients=clients, seconds=seconds, master=self.process.pid, database=OURS_DB
+            )
         finally:
             await asyncio.gather(*(client.aclose() for client in clients))
 
@@ -597,7 +641,9 @@ print("TOKENS" + json.dumps({{"owner": Token.objects.get_or_create(user=owner)[0
                     stats.errors[f"submit {saved.status_code}"] += 1
 
         try:
-            return await run_closed_loops(loop_of=loop_of, clients=clients, seconds=seconds)
+            return await run_closed_loops(
+                loop_of=loop_of, clients=clients, seconds=seconds, master=self.process.pid, database=LS_DB
+            )
         finally:
             await asyncio.gather(*(client.aclose() for client in clients))
 
@@ -688,6 +734,7 @@ def print_run(side: str, size: int, annotators: int, round_no: int, summary: dic
         f"{side:<5} {size:>7,} items {annotators:>4} ann. r{round_no} {summary['loops_per_s']:>7.1f} loops/s"
         f"  next p50/p95/p99 {summary['next_p50_ms']:>7.1f} {summary['next_p95_ms']:>7.1f} {summary['next_p99_ms']:>7.1f} ms"
         f"  submit {summary['submit_p50_ms']:>7.1f} {summary['submit_p95_ms']:>7.1f} {summary['submit_p99_ms']:>7.1f} ms"
+        f"  cpu/loop web {summary['web_cpu_ms_per_loop']:.0f} db {summary['db_cpu_ms_per_loop']:.0f} ms"
         f"  errors {summary['errors']} {summary['error_kinds'] or ''}"
         f"  db {'ok' if check['ok'] else 'FAILED'} ({check['submitted_rows']} rows, {check['acknowledged']} acked,"
         f" over overlap {check['items_over_overlap']}, double {check['double_counted']})",
@@ -770,8 +817,8 @@ def main() -> None:
                 drop_database(LS_DB)
 
     print()
-    print("| items | annotators | ours loops/s | LS loops/s | ours / LS | ours p50 next / submit | ours p99 next / submit | LS p99 next / submit | errors ours / LS |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| items | annotators | ours loops/s | LS loops/s | ours / LS | ours p50 next / submit | ours p99 next / submit | LS p99 next / submit | web+db CPU ms/loop ours / LS | errors ours / LS |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size, annotators in ((size, n) for size in sizes for n in counts):
         mine = [r for r in results["runs"] if r["side"] == "ours" and r["annotators"] == annotators and r["instances"] == size]
         theirs = [r for r in results["runs"] if r["side"] == "LS" and r["annotators"] == annotators and r["instances"] == size]
@@ -779,11 +826,15 @@ def main() -> None:
         ls_rate = statistics.mean(r["loops_per_s"] for r in theirs) if theirs else float("nan")
         p99 = lambda rs, kind: max(r[f"{kind}_p99_ms"] for r in rs) if rs else float("nan")  # noqa: E731
         p50 = lambda rs, kind: statistics.median(r[f"{kind}_p50_ms"] for r in rs)  # noqa: E731
+        cpu = lambda rs: (  # noqa: E731
+            statistics.mean(r["web_cpu_ms_per_loop"] + r["db_cpu_ms_per_loop"] for r in rs) if rs else float("nan")
+        )
         rates = lambda rs: ", ".join(f"{r['loops_per_s']:.1f}" for r in rs) or "-"  # noqa: E731
         print(
             f"| {size:,} | {annotators} | {rates(mine)} | {rates(theirs)} | {ours_rate / ls_rate:.1f} |"
             f" {p50(mine, 'next'):.0f} / {p50(mine, 'submit'):.0f} ms |"
             f" {p99(mine, 'next'):.0f} / {p99(mine, 'submit'):.0f} ms | {p99(theirs, 'next'):.0f} / {p99(theirs, 'submit'):.0f} ms |"
+            f" {cpu(mine):.0f} / {cpu(theirs):.0f} |"
             f" {sum(r['errors'] for r in mine)} / {sum(r['errors'] for r in theirs) if theirs else '-'} |"
         )
     for row in results["imports"]:
