@@ -6,7 +6,9 @@ cookies, for a fixed duration:
 - ours: log in (the login form, its CSRF token), open the label page (the CSRF token the
   page hands to htmx), then loop: ``next`` = POST label/claim/ (HX-Request; returns the open
   lease, or leases one), ``submit`` = POST the answer (submit-and-next: it saves and claims the
-  next item in the same request). Acknowledged = 200 with "Saved item".
+  next item in the same request). Acknowledged = 200 with "Saved item". The explicit ``next``
+  mirrors Label Studio's two calls per item; ``--loop submit-and-next`` measures our page's own
+  loop instead: one request per item, the next item taken from the submit's answer.
 - Label Studio (``--label-studio``): ``next`` = GET /api/projects/<id>/next/, ``submit`` =
   POST /api/tasks/<id>/annotations/ (legacy token auth). Acknowledged = 201.
 
@@ -266,7 +268,8 @@ def make_clients(n: int, base_url: str):
 class Ours:
     """Prefroute under gunicorn, DEBUG=0, on its own throwaway database."""
 
-    def __init__(self, *, web_workers: int, web_threads: int, worker_class: str, n_users: int) -> None:
+    def __init__(self, *, web_workers: int, web_threads: int, worker_class: str, n_users: int, loop: str) -> None:
+        self.loop = loop
         self.static_root = Path(tempfile.mkdtemp(prefix="bench-h3-static-"))
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -394,31 +397,39 @@ class Ours:
                 return
             headers = {"HX-Request": "true", "X-CSRFToken": CSRF_IN_PAGE.search(page.text).group(1)}
             answer = {"overall": "Tie", "justification": "bench"}
+            current = None  # the item the last submit-and-next showed (its next item)
             while time.monotonic() < deadline:
                 try:
-                    started = time.perf_counter()
-                    shown = await client.post(f"/campaigns/{slug}/label/claim/", headers=headers)
-                    stats.record("next", started)
-                    if shown.status_code != 200:
-                        stats.errors[f"next {shown.status_code}"] += 1
-                        continue
-                    found = ASSIGNMENT_IN_TASK.search(shown.text)
-                    if found is None:
-                        stats.exhausted += 1
-                        return
+                    if current is None or self.loop == "next+submit":
+                        started = time.perf_counter()
+                        shown = await client.post(f"/campaigns/{slug}/label/claim/", headers=headers)
+                        stats.record("next", started)
+                        if shown.status_code != 200:
+                            stats.errors[f"next {shown.status_code}"] += 1
+                            continue
+                        current = ASSIGNMENT_IN_TASK.search(shown.text)
+                        if current is None:
+                            stats.exhausted += 1
+                            return
                     started = time.perf_counter()
                     saved = await client.post(
-                        f"/campaigns/{slug}/label/{found.group(1)}/", data=answer, headers=headers
+                        f"/campaigns/{slug}/label/{current.group(1)}/", data=answer, headers=headers
                     )
                     stats.record("submit", started)
                 except httpx.HTTPError as exc:
                     stats.errors[type(exc).__name__] += 1
+                    current = None
                     continue
                 if saved.status_code == 200 and "Saved item" in saved.text:
                     stats.acknowledged += 1
                     stats.loops += 1
+                    current = ASSIGNMENT_IN_TASK.search(saved.text)
+                    if current is None:
+                        stats.exhausted += 1
+                        return
                 else:
                     stats.errors[f"submit {saved.status_code}"] += 1
+                    current = None
 
         try:
             return await run_closed_loops(
@@ -753,8 +764,13 @@ def main() -> None:
     parser.add_argument("--imports", action="store_true", help="import 100k items (LS vs ours) and export 100k")
     parser.add_argument("--import-instances", type=int, default=100_000)
     parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2)))
-    parser.add_argument("--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", 8)))
+    parser.add_argument("--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)))
     parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument(
+        "--loop", choices=("next+submit", "submit-and-next"), default="next+submit",
+        help="ours: an explicit next-item call before every submit, as Label Studio needs (default), or"
+        " our page's own loop, one submit-and-next request per item (next timed only once per annotator)",
+    )
     parser.add_argument("--quick", action="store_true", help="1 and 10 annotators, 5 s, 1,000 items: checks it runs")
     parser.add_argument("--json", type=Path, help="also write every result here")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway databases")
@@ -762,12 +778,15 @@ def main() -> None:
     if args.quick:
         args.annotators, args.seconds, args.rounds, args.instances = "1,10", 5.0, 1, "1000"
         args.import_instances = min(args.import_instances, 5_000)
-    counts = [int(n) for n in args.annotators.split(",")]
+    counts = [int(n) for n in args.annotators.split(",") if int(n) > 0]  # "0": no load runs (--imports alone)
     sizes = [int(n) for n in args.instances.split(",")]
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
-    ours = Ours(web_workers=args.web_workers, web_threads=args.web_threads, worker_class=args.worker_class, n_users=max(counts))
-    ls = LabelStudio(n_users=max(counts)) if args.label_studio else None
+    ours = Ours(
+        web_workers=args.web_workers, web_threads=args.web_threads, worker_class=args.worker_class,
+        n_users=max(counts, default=1), loop=args.loop,
+    )
+    ls = LabelStudio(n_users=max(counts, default=1)) if args.label_studio else None
     results: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "runs": [], "imports": []}
     try:
         print("preparing ours (database, migrate, collectstatic, users)", flush=True)
@@ -779,7 +798,7 @@ def main() -> None:
             ls.prepare()
             ls.start()
         print(
-            f"ours: gunicorn {args.worker_class} {args.web_workers} workers x {args.web_threads} threads;"
+            f"ours ({args.loop}): gunicorn {args.worker_class} {args.web_workers} workers x {args.web_threads} threads;"
             f" Label Studio {LS_VERSION}: gunicorn sync {ls.workers if ls else '-'} workers;"
             f" {' and '.join(f'{n:,}' for n in sizes)} pairwise items, overlap {args.overlap}, {args.seconds:.0f} s per run",
             flush=True,
