@@ -61,8 +61,8 @@ CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "prefroute-b
 LS_VERSION = "1.23.2"
 PASSWORD = "bench-password-not-a-secret"
 SECRET = "bench-secret-key-for-the-load-benchmark-only-0123456789abcdefghij"
-OURS_DB = "bench_h3_ours"
-LS_DB = "bench_h3_ls"
+OURS_DB = os.environ.get("BENCH_OURS_DB", "bench_h3_ours")
+LS_DB = os.environ.get("BENCH_LS_DB", "bench_h3_ls")
 
 CSRF_IN_PAGE = re.compile(r'"X-CSRFToken": "([^"]+)"')
 CSRF_IN_FORM = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
