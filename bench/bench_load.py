@@ -175,11 +175,12 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
-def server_cpu_seconds(master: int, database: str) -> tuple[float, float]:
-    """CPU seconds used so far by the gunicorn master's workers, and by the PostgreSQL
-    backends connected to ``database``: figures per loop that the other load on a shared
-    machine does not distort the way it distorts loops/s. (Backends that come and go
-    between two readings are missed; the web workers keep theirs open.)"""
+def server_cpu_seconds(master: int, database: str) -> tuple[float, dict[int, float]]:
+    """CPU seconds used so far by the gunicorn master's workers, and per PostgreSQL backend
+    connected to ``database``: figures per loop that the other load on a shared machine does
+    not distort the way it distorts loops/s. Only backends alive at both readings count (see
+    :func:`db_cpu_between`): a server that opens a connection per request (Label Studio,
+    CONN_MAX_AGE=0) shows none."""
     import psycopg
 
     workers = [
@@ -189,7 +190,11 @@ def server_cpu_seconds(master: int, database: str) -> tuple[float, float]:
     ]
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         backends = [row[0] for row in conn.execute("select pid from pg_stat_activity where datname = %s", [database])]
-    return sum(map(_cpu_seconds, workers)), sum(map(_cpu_seconds, backends))
+    return sum(map(_cpu_seconds, workers)), {pid: _cpu_seconds(pid) for pid in backends}
+
+
+def db_cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys() if after[pid] >= before[pid])
 
 
 def _parent_of(pid: int) -> int:
@@ -245,7 +250,7 @@ async def run_closed_loops(*, loop_of, clients: list, seconds: float, master: in
     await asyncio.gather(*(loop_of(client, stats, deadline) for client in clients))
     stats.seconds = time.monotonic() - started
     web_after, db_after = server_cpu_seconds(master, database)
-    stats.web_cpu_s, stats.db_cpu_s = web_after - web_before, db_after - db_before
+    stats.web_cpu_s, stats.db_cpu_s = web_after - web_before, db_cpu_between(db_before, db_after)
     return stats
 
 
