@@ -26,8 +26,11 @@ on its task_completion table.
 
     .venv/bin/python bench/bench_load.py --quick                      # ours only, seconds
     .venv/bin/python bench/bench_load.py --annotators 1,10,100 --seconds 30 --rounds 2 --label-studio
-    .venv/bin/python bench/bench_load.py --annotators 1 --instances 100000   # claim cost at 100k
-    .venv/bin/python bench/bench_load.py --imports --label-studio     # 100k import: LS vs ours, our export
+    .venv/bin/python bench/bench_load.py --annotators 1,10 --instances 10000,100000   # claim cost flat?
+    .venv/bin/python bench/bench_load.py --annotators 0 --imports --label-studio   # 100k import LS vs ours, our export
+
+Besides loops/s and latencies each run prints the CPU per loop of the web workers and of the
+database backends they keep open: on a shared machine a steadier figure than loops/s.
 
 Label Studio 1.23.2 is pip-installed once into ~/.cache/prefroute-bench/ls-venv (PyPI; a few
 minutes the first time). PostgreSQL: BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
