@@ -338,7 +338,10 @@ def count_submitted_by(*, campaign: Campaign, annotator) -> int:
     ).count()
 
 
-REMAINING_COUNT_CAP = 1000
+# How far the workspace counts an annotator's remaining items ("more than 100 remaining"
+# beyond): each item counted is an anti-join probe on every page the annotator sees, and 1,000
+# of them were the costliest query of submit-and-next under load (issue 18).
+REMAINING_COUNT_CAP = 100
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,10 @@ class AnnotatorProgress:
     @property
     def remaining_is_capped(self) -> bool:
         return self.remaining > REMAINING_COUNT_CAP
+
+    @property
+    def remaining_cap(self) -> int:
+        return REMAINING_COUNT_CAP
 
 
 def open_queue_items(*, campaign: Campaign) -> QuerySet[QueueItem]:

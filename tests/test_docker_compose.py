@@ -225,6 +225,16 @@ def test_web_serves_the_wsgi_app_with_gunicorn_on_8000_and_checks_healthz(servic
     assert any(str(port).endswith(":8000") for port in web["ports"])
 
 
+def test_web_runs_threaded_gunicorn_workers_sized_by_web_workers_and_web_threads(services):
+    # Threads overlap the database waits of the annotator loop (bench/RESULTS.md, issue 18).
+    command = command_of(services["web"])
+    assert option_value(command, "--worker-class", "-k") == "gthread"
+    assert option_value(command, "--workers", "-w") == "${WEB_WORKERS:-2}"
+    assert option_value(command, "--threads") == "${WEB_THREADS:-4}"
+    image_command = (DOCKER / "Dockerfile").read_text().split("\nCMD ")[-1]
+    assert '"--worker-class", "gthread"' in image_command and '"--threads", "4"' in image_command
+
+
 def test_migrations_run_once_before_web_and_workers_start(services):
     migrate = services["migrate"]
     assert command_of(migrate)[-3:] == ["manage.py", "migrate", "--noinput"]

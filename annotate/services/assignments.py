@@ -197,9 +197,18 @@ def _first_open_item(*, campaign: Campaign, candidates):
     list (a fixed window); if all are theirs, the first untouched item (no slot taken, which
     their own work never is); only then the plain scan, so an open item is never missed.
     """
-    window = open_queue_items(campaign=campaign).values("pk")[:_CLAIM_WINDOW]
+    # The window's ids are read first, as a list, and its rows sorted by an expression the
+    # open-items index cannot serve: either way (``pk IN (SELECT ... LIMIT 64)``, or the list
+    # under the index's own ORDER BY), PostgreSQL walked the campaign's whole open list in
+    # index order whenever the window held only the annotator's own items: 260 ms a claim
+    # at 10,000 items, growing with the campaign (bench/bench_load.py, issue 18). This way it
+    # fetches the 64 rows by primary key and sorts them: the same order, whatever the size.
+    window = list(open_queue_items(campaign=campaign).values_list("pk", flat=True)[:_CLAIM_WINDOW])
+    in_window = candidates.filter(pk__in=window).order_by(
+        F("priority").desc(), (F("slots_taken") + 0).desc(), "id"
+    )
     return (
-        candidates.filter(pk__in=window).first()
+        (in_window.first() if window else None)
         or candidates.filter(slots_taken=0).first()
         or candidates.first()
     )

@@ -14,10 +14,12 @@ layer in case Markdown ever emits something it should not.
 from __future__ import annotations
 
 import re
+import threading
 
 import markdown
 import nh3
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from markdown import util as markdown_util
 from markdown.extensions import Extension
@@ -137,15 +139,44 @@ def sanitise_rendered_html(html: str) -> str:
     )
 
 
+_per_thread = threading.local()
+
+
+def _markdown() -> markdown.Markdown:
+    """This thread's Markdown instance, reset: building one (its extensions, Pygments'
+    lexers lookup) cost more than converting a response, and a page converts several.
+    ``reset()`` clears the per-document state (references, footnotes, stashed HTML)."""
+    md = getattr(_per_thread, "markdown", None)
+    if md is None:
+        md = _per_thread.markdown = _new_markdown()
+    return md.reset()
+
+
 def render_markdown_safely(text: str) -> str:
     """HTML for ``text`` as Markdown, raw HTML shown as text, safe to mark safe."""
-    # A fresh instance per call: Markdown objects keep per-document state (references).
-    return sanitise_rendered_html(_new_markdown().convert(text or ""))
+    return sanitise_rendered_html(_markdown().convert(text or ""))
 
 
 @register.filter(name="markdown")
 def markdown_filter(text: str) -> str:
     return mark_safe(render_markdown_safely(text))  # noqa: S308 — sanitised by nh3 above
+
+
+@register.filter
+def input_tag(option) -> str:
+    """The ``<input>`` of one radio or checkbox option (a ``BoundWidget``), exactly as
+    ``option.tag()`` renders it through Django's input.html and attrs.html, without two
+    template renders per option: the task page has two dozen options."""
+    widget = option.data
+    html = format_html('<input type="{}" name="{}"', widget["type"], widget["name"])
+    if widget["value"] is not None:
+        html += format_html(' value="{}"', widget["value"])
+    for name, value in widget["attrs"].items():
+        if value is True:
+            html += format_html(" {}", name)
+        elif value is not False:
+            html += format_html(' {}="{}"', name, value)
+    return mark_safe(html + ">")  # noqa: S308 — every part escaped by format_html
 
 
 @register.filter

@@ -78,19 +78,20 @@ def _displayed_responses(assignment: Assignment):
     return in_display_order(assignment=assignment, responses=responses)
 
 
-def _responses_as_recorded(assignment: Assignment):
-    """The responses in the recorded display order, recording nothing (a submit or a draft
-    never decides the order: the page the annotator saw did)."""
-    return in_display_order(assignment=assignment, responses=responses_by_position(instance_id=assignment.instance_id))
+def _response_count(assignment: Assignment) -> int:
+    """How many responses the item has, recording nothing (a submit or a draft never decides
+    the order: the page the annotator saw did). The recorded display order lists every
+    response, so an item already shown needs no query."""
+    return len(assignment.display_order) or len(responses_by_position(instance_id=assignment.instance_id))
 
 
-def _form_for(*, campaign, assignment: Assignment, responses, data=None, initial=None) -> TaskAnswerForm:
+def _form_for(*, campaign, assignment: Assignment, n_responses: int, data=None, initial=None) -> TaskAnswerForm:
     # Field ids unique per assignment: htmx restores focus to an element with the same id
     # after a swap, which put the cursor in the next item's text box (keys then typed digits).
     return TaskAnswerForm(
         data,
         schema=schema_for_assignment(campaign=campaign, assignment=assignment),
-        n_responses=len(responses),
+        n_responses=n_responses,
         initial=initial,
         auto_id=f"a{assignment.pk}_%s",
     )
@@ -110,7 +111,7 @@ def _task_context(
     responses = _displayed_responses(assignment) if assignment else []
     if assignment is not None and form is None:
         form = _form_for(
-            campaign=campaign, assignment=assignment, responses=responses, initial=assignment.draft or None
+            campaign=campaign, assignment=assignment, n_responses=len(responses), initial=assignment.draft or None
         )
     # Quality control may hold back every item (a failed qualification test): say so.
     blocked = "" if assignment is not None else why_no_items(campaign=campaign, annotator=request.user)
@@ -174,8 +175,7 @@ def submit_label(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)
-    responses = _responses_as_recorded(assignment)
-    form = _form_for(campaign=campaign, assignment=assignment, responses=responses, data=request.POST)
+    form = _form_for(campaign=campaign, assignment=assignment, n_responses=_response_count(assignment), data=request.POST)
     if not form.is_valid():
         # The same item again, with the annotator's answer and what is missing.
         return _render(request, _task_context(request, campaign, assignment=assignment, form=form), status=422)
@@ -225,7 +225,7 @@ def save_draft(request, slug: str, assignment_id: int):
     assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
     if assignment.campaign_id != campaign.pk:
         return HttpResponse(status=404)
-    form = _form_for(campaign=campaign, assignment=assignment, responses=_responses_as_recorded(assignment))
+    form = _form_for(campaign=campaign, assignment=assignment, n_responses=_response_count(assignment))
     saved = save_assignment_draft(
         assignment_id=assignment.pk, annotator=request.user, draft=form.draft_from(request.POST)
     )
@@ -296,7 +296,7 @@ def edit_item(request, slug: str, assignment_id: int):
         schema=schema, answers=answers_of(annotation.answers.all(), schema), display_order=assignment.display_order
     )
     form = _form_for(
-        campaign=campaign, assignment=assignment, responses=responses,
+        campaign=campaign, assignment=assignment, n_responses=len(responses),
         initial=initial_from_answers(schema, shown),
     )
     notice = (

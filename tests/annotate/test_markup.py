@@ -243,3 +243,26 @@ def test_a_list_nested_with_two_or_three_spaces_nests():
 def test_list_like_lines_inside_fenced_code_stay_as_written():
     html = render_markdown_safely("Run:\n```\nls\n- not a list\n```")
     assert "- not a list" in html and "<li>" not in html
+
+
+def test_a_reference_defined_in_one_text_does_not_resolve_in_the_next():
+    # One Markdown instance is reused per thread: its per-document state must not leak.
+    assert 'href="https://example.org/a"' in render_markdown_safely("[x][r]\n\n[r]: https://example.org/a")
+    assert "href" not in render_markdown_safely("[x][r]")
+
+
+def test_an_option_input_is_rendered_exactly_as_djangos_widget_template_renders_it():
+    from django import forms
+
+    from annotate.templatetags.markup import input_tag
+
+    class Choice(forms.Form):
+        overall = forms.ChoiceField(
+            choices=[("A", "A"), ('"B"<&>', "B")], widget=forms.RadioSelect(attrs={"data-key": "1"})
+        )
+        reasons = forms.MultipleChoiceField(choices=[("x", "X"), ("y", "Y")], widget=forms.CheckboxSelectMultiple)
+
+    form = Choice(initial={"overall": "A", "reasons": ["y"]}, auto_id="a7_%s")
+    options = [*form["overall"], *form["reasons"]]
+    assert [input_tag(option) for option in options] == [option.tag() for option in options]
+    assert " checked" in input_tag(options[0]) and "&quot;B&quot;&lt;&amp;&gt;" in input_tag(options[1])

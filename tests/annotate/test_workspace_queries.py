@@ -16,10 +16,12 @@ from tests.conftest import build_campaign
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # Quality control (issue 17) reads the campaign's quality settings once per campaign object:
 # one query on a claim and on showing the item (the progress counts), two on submit-and-next
-# (the submitted item's campaign, the claim's).
-# A claim that leases a new item also takes the annotator's claim lock and re-reads their open
-# lease under it (two more: two tabs claiming at once get one lease, issue 18).
-NEXT_ITEM_QUERIES = 16
+# (the submitted item's campaign, the claim's). A claim that leases a new item also takes the
+# annotator's claim lock and re-reads their open lease under it (two tabs claiming at once get
+# one lease), and reads the claim window's ids in a query of their own (its plan then stays flat
+# in the campaign's size); a submit sizes its form from the recorded display order, without
+# reading the responses (issue 18).
+NEXT_ITEM_QUERIES = 17
 SUBMIT_AND_NEXT_QUERIES = 25
 SHOW_QUERIES = 8
 
@@ -54,3 +56,13 @@ def test_submit_and_next_runs_a_fixed_number_of_queries(pm, annotator, django_as
                 **HTMX,
             )
         assert response.status_code == 200 and "Saved item" in response.content.decode()
+
+
+def test_remaining_items_are_counted_up_to_a_cap_then_shown_as_more_than_it(pm, annotator):
+    from annotate.selectors import REMAINING_COUNT_CAP
+
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=REMAINING_COUNT_CAP + 2)
+    page = client_for(annotator).post(reverse("label_claim", args=[campaign.slug]), **HTMX).content.decode()
+    # One item is leased to them: one more than the cap is still open.
+    assert f"more than {REMAINING_COUNT_CAP} remaining" in page
+    assert REMAINING_COUNT_CAP == 100
