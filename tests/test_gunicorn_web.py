@@ -62,7 +62,14 @@ def get(url: str, **headers: str):
 
 def start_gunicorn(static_root: Path, **options) -> Iterator[str]:
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TRUST_X_FORWARDED_PROTO"}}
+    # The embedded database (SQLite in a folder of its own): /healthz's SELECT 1 needs a database
+    # that exists, and the configured DATABASE_URL names one that only the test run's copy of
+    # exists for (CI creates no "prefroute" database).
+    skipped = {"DEBUG", "TRUST_X_FORWARDED_PROTO", "DATABASE_URL", "CELERY_BROKER_URL"}
+    environment = {k: v for k, v in os.environ.items() if k not in skipped}
+    var_dir = static_root.parent / f"{static_root.name}-var"
+    var_dir.mkdir(exist_ok=True)
+    environment["VAR_DIR"] = str(var_dir)
     # Production settings as compose gives them (DEBUG off, so http is redirected to https).
     # The pages asked for here use no static file, so an empty manifest stands in for the
     # image's collectstatic (which takes seconds).

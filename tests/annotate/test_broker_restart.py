@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import kombu.pools
 import psycopg
 import pytest
 from django.db import connection
@@ -90,10 +91,9 @@ def app_on(redis_server, monkeypatch):
     def point_at(url: str) -> None:
         # Celery reads the broker URL from the environment before its configuration.
         monkeypatch.setenv("CELERY_BROKER_URL", url)
-        for pool in (app._pool, app.amqp._producer_pool):
-            if pool is not None:
-                with contextlib.suppress(Exception):
-                    pool.force_close_all()
+        # The app's pools come from kombu's process-wide registry (keyed by connection): close
+        # them and empty the registry, or the next test is handed a closed pool for its broker.
+        kombu.pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
         app.conf.broker_url = url
