@@ -85,6 +85,7 @@ def submit_annotation(
     answers: Sequence[AnswerInput],
     time_spent_seconds: float | None = None,
     now: datetime | None = None,
+    campaign: Campaign | None = None,
 ) -> SubmissionOutcome:
     """Record the annotator's answers (in display slots) for their assignment.
 
@@ -94,20 +95,28 @@ def submit_annotation(
     nothing; with different answers (the annotator went Back, or edits a recent submission)
     it replaces the one stored label's answers, while the campaign is open. An edit is
     checked against the schema version the label was made under.
+
+    ``campaign``: the assignment's campaign as the caller has read it (with its task schema),
+    used instead of reading it again, so that the quality gate reads its settings once per
+    request (this submit's and the next claim's); a campaign other than the assignment's is
+    ignored.
     """
     now = now or timezone.now()
     # The annotator's pool in this campaign rides along in the same query (a subquery).
     pool = CampaignMembership.objects.filter(
         campaign_id=OuterRef("campaign_id"), user_id=OuterRef("annotator_id"), role=CampaignRole.ANNOTATOR
     ).values("pool")[:1]
+    related = ("instance",) if campaign is not None else ("campaign__task_schema", "campaign__guidelines", "instance")
     assignment = (
-        Assignment.objects.select_related("campaign__task_schema", "campaign__guidelines", "instance")
+        Assignment.objects.select_related(*related)
         .annotate(annotator_pool=Subquery(pool))
         .filter(pk=assignment_id, annotator=annotator)
         .first()
     )
     if assignment is None:
         raise SubmissionRejected("This item is not assigned to you.")
+    if campaign is not None and assignment.campaign_id == campaign.pk:
+        assignment.campaign = campaign
     campaign = assignment.campaign
     if assignment.status == AssignmentStatus.SUBMITTED:
         return _outcome_of_repeat(assignment=assignment, answers=answers, now=now)
