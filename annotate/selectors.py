@@ -44,15 +44,18 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
 def campaign_and_roles(*, user, slug: str) -> tuple[Campaign | None, set[str]]:
     """The campaign ``slug`` if ``user`` may see it (the rule of :func:`campaigns_visible_to`),
     with the roles they hold in it: one query for members (their membership rows carry the
-    campaign), two for site admins."""
+    campaign), two for site admins. The campaign's task schema, guidelines and quality settings
+    come in the same query (every annotator request uses them)."""
     if not user.is_authenticated:
         return None, set()
     if user.is_superuser:
-        campaign = Campaign.objects.select_related("task_schema", "guidelines").filter(slug=slug).first()
+        campaign = (
+            Campaign.objects.select_related("task_schema", "guidelines", "quality_settings").filter(slug=slug).first()
+        )
         return campaign, (roles_in_campaign(user=user, campaign=campaign) if campaign else set())
     memberships = list(
         CampaignMembership.objects.filter(user=user, campaign__slug=slug, is_active=True).select_related(
-            "campaign__task_schema", "campaign__guidelines"
+            "campaign__task_schema", "campaign__guidelines", "campaign__quality_settings"
         )
     )
     if not memberships:

@@ -21,9 +21,9 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # one lease), and reads the claim window's ids in a query of their own (its plan then stays flat
 # in the campaign's size); a submit sizes its form from the recorded display order, without
 # reading the responses (issue 18).
-NEXT_ITEM_QUERIES = 16
-SUBMIT_AND_NEXT_QUERIES = 23
-SHOW_QUERIES = 7
+NEXT_ITEM_QUERIES = 15
+SUBMIT_AND_NEXT_QUERIES = 22
+SHOW_QUERIES = 6
 
 
 def client_for(user) -> Client:
