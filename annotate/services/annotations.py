@@ -27,6 +27,7 @@ from annotate.models import (
     Instance,
     JobRun,
     QuestionKind,
+    Response,
 )
 from annotate.services.answers import (
     AnswerInput,
@@ -106,10 +107,12 @@ def submit_annotation(
     pool = CampaignMembership.objects.filter(
         campaign_id=OuterRef("campaign_id"), user_id=OuterRef("annotator_id"), role=CampaignRole.ANNOTATOR
     ).values("pool")[:1]
-    related = ("instance",) if campaign is not None else ("campaign__task_schema", "campaign__guidelines", "instance")
+    # The instance is not read (the label needs only its id), nor the campaign when given.
+    assignments = Assignment.objects.all()
+    if campaign is None:
+        assignments = assignments.select_related("campaign__task_schema", "campaign__guidelines")
     assignment = (
-        Assignment.objects.select_related(*related)
-        .annotate(annotator_pool=Subquery(pool))
+        assignments.annotate(annotator_pool=Subquery(pool))
         .filter(pk=assignment_id, annotator=annotator)
         .first()
     )
@@ -145,7 +148,7 @@ def submit_annotation(
                 if flipped == 1:
                     annotation = Annotation.objects.create(
                         campaign=campaign,
-                        instance=assignment.instance,
+                        instance_id=assignment.instance_id,
                         source=AnnotationSource.HUMAN,
                         assignment=assignment,
                         annotator=annotator,
@@ -174,7 +177,7 @@ def submit_annotation(
 
 def _checked(*, assignment: Assignment, schema: SchemaView, answers: Sequence[AnswerInput]):
     # The display order lists every response (recorded when the item was first shown).
-    n_responses = len(assignment.display_order) or assignment.instance.responses.count()
+    n_responses = len(assignment.display_order) or Response.objects.filter(instance_id=assignment.instance_id).count()
     try:
         positioned = to_positions(schema=schema, answers=answers, display_order=assignment.display_order)
         return check_answers(schema=schema, answers=positioned, n_responses=n_responses), positioned
