@@ -8,6 +8,12 @@ test client in this process (no network, no worker pool: issue 18's load benchma
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/prefroute .venv/bin/python bench/bench_workspace_hot_path.py
     ... --quick     (smaller campaigns, fewer loops: checks that it runs)
+    ... --sizes 1000 --loops 150                 (one size; the CPU columns are the ones to compare)
+    ... --sizes 500 --loops 100 --profile tottime (cProfile, CPU timer; PROFILE_FILTER=regex narrows it)
+
+Per call it prints the wall-clock median, the median CPU time of this process
+(``time.process_time``: Django's Python, the test client and the database driver, not
+PostgreSQL's own work) and the queries. Compare two checkouts by running this same file in each.
 
 A throwaway test database is created and dropped.
 """
