@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
@@ -394,10 +395,10 @@ def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgres
     task page shows it: one round trip and one compiled query fewer than two)."""
     # Counted up to a cap, so the cost of showing progress does not grow with the campaign.
     remaining = open_queue_items_for(campaign=campaign, annotator=annotator).values("pk")[: REMAINING_COUNT_CAP + 1]
-    if remaining.query.is_empty():  # quality control holds back every item (no SQL to run)
-        remaining_sql, remaining_params = "SELECT 1 WHERE 1 = 0", ()
-    else:
+    try:
         remaining_sql, remaining_params = remaining.query.get_compiler(using=remaining.db).as_sql()
+    except EmptyResultSet:  # quality control holds back every item (``none()``): no rows
+        remaining_sql, remaining_params = "SELECT 1 WHERE 1 = 0", ()
     table = connection.ops.quote_name(Assignment._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
