@@ -21,10 +21,19 @@ def get_campaign_for_role_or_404(*, user, slug: str, roles: set[str]) -> Campaig
     return campaign
 
 
-def get_assignment_for_annotator_or_404(*, user, pk: int) -> Assignment:
-    assignment = (
-        Assignment.objects.select_related("campaign", "instance").filter(pk=pk, annotator=user).first()
-    )
+def get_assignment_for_annotator_or_404(*, user, pk: int, campaign: Campaign | None = None) -> Assignment:
+    """The user's own assignment ``pk``, with its instance and campaign. ``campaign``: the
+    campaign the caller has read already (the one in the URL); an assignment of that campaign
+    then carries that object instead of a second copy read here (so what was read on it once
+    per request, e.g. the quality settings, stays read). One of another campaign is returned
+    as well, its campaign read when used: callers compare ``campaign_id``."""
+    assignments = Assignment.objects.filter(pk=pk, annotator=user)
+    if campaign is None:
+        assignment = assignments.select_related("campaign", "instance").first()
+    else:
+        assignment = assignments.select_related("instance").first()
+        if assignment is not None and assignment.campaign_id == campaign.pk:
+            assignment.campaign = campaign
     if assignment is None:
         raise Http404("No such assignment.")
     return assignment

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import models
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from annotate.aggregation import AggregatedLabel, Vote
@@ -44,15 +45,18 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
 def campaign_and_roles(*, user, slug: str) -> tuple[Campaign | None, set[str]]:
     """The campaign ``slug`` if ``user`` may see it (the rule of :func:`campaigns_visible_to`),
     with the roles they hold in it: one query for members (their membership rows carry the
-    campaign), two for site admins."""
+    campaign), two for site admins. The campaign's task schema, guidelines and quality settings
+    come in the same query (every annotator request uses them)."""
     if not user.is_authenticated:
         return None, set()
     if user.is_superuser:
-        campaign = Campaign.objects.select_related("task_schema", "guidelines").filter(slug=slug).first()
+        campaign = (
+            Campaign.objects.select_related("task_schema", "guidelines", "quality_settings").filter(slug=slug).first()
+        )
         return campaign, (roles_in_campaign(user=user, campaign=campaign) if campaign else set())
     memberships = list(
         CampaignMembership.objects.filter(user=user, campaign__slug=slug, is_active=True).select_related(
-            "campaign__task_schema", "campaign__guidelines"
+            "campaign__task_schema", "campaign__guidelines", "campaign__quality_settings"
         )
     )
     if not memberships:
@@ -387,17 +391,26 @@ def open_queue_items_for(*, campaign: Campaign, annotator) -> QuerySet[QueueItem
 
 
 def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgress:
-    counts = campaign.assignments.filter(annotator=annotator).aggregate(
-        done=Count("id", filter=Q(status=AssignmentStatus.SUBMITTED)),
-        open=Count("id", filter=Q(status=AssignmentStatus.LEASED)),
-    )
+    """The annotator's done and open counts and what remains for them, in one statement (every
+    task page shows it: one round trip and one compiled query fewer than two)."""
     # Counted up to a cap, so the cost of showing progress does not grow with the campaign.
-    remaining = (
-        open_queue_items_for(campaign=campaign, annotator=annotator)
-        .values("pk")[: REMAINING_COUNT_CAP + 1]
-        .count()
-    )
-    return AnnotatorProgress(done=counts["done"], open=counts["open"], remaining=remaining)
+    remaining = open_queue_items_for(campaign=campaign, annotator=annotator).values("pk")[: REMAINING_COUNT_CAP + 1]
+    try:
+        remaining_sql, remaining_params = remaining.query.get_compiler(using=remaining.db).as_sql()
+    except EmptyResultSet:  # quality control holds back every item (``none()``): no rows
+        remaining_sql, remaining_params = "SELECT 1 WHERE 1 = 0", ()
+    table = connection.ops.quote_name(Assignment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The outer table is aliased, so nothing in the remaining count can refer to it.
+            "SELECT COALESCE(SUM(CASE WHEN mine.status = %s THEN 1 ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN mine.status = %s THEN 1 ELSE 0 END), 0),"
+            f" (SELECT COUNT(*) FROM ({remaining_sql}) AS remaining)"
+            f" FROM {table} AS mine WHERE mine.campaign_id = %s AND mine.annotator_id = %s",
+            [AssignmentStatus.SUBMITTED.value, AssignmentStatus.LEASED.value, *remaining_params, campaign.pk, annotator.pk],
+        )
+        done, open_now, remaining_count = cursor.fetchone()
+    return AnnotatorProgress(done=done, open=open_now, remaining=remaining_count)
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,15 @@ CHECK_KINDS = (QueueItemKind.GOLD, QueueItemKind.ATTENTION, QueueItemKind.QUALIF
 
 def get_quality_settings(*, campaign: Campaign) -> QualitySettings:
     """The campaign's settings (unsaved defaults, everything off, when none were saved),
-    read once per campaign object (one query on the hand-out and submit paths)."""
+    read once per campaign object: none when the campaign was read with them
+    (``select_related("quality_settings")``, as the views' campaign lookup does), else one query."""
     cached = getattr(campaign, "_quality_settings_cache", None)
     if cached is None:
-        cached = QualitySettings.objects.filter(campaign=campaign).first() or QualitySettings(campaign=campaign)
+        read_along = Campaign._meta.get_field("quality_settings")
+        if read_along.is_cached(campaign):
+            cached = read_along.get_cached_value(campaign) or QualitySettings(campaign=campaign)
+        else:
+            cached = QualitySettings.objects.filter(campaign=campaign).first() or QualitySettings(campaign=campaign)
         campaign._quality_settings_cache = cached
     return cached
 

@@ -8,6 +8,12 @@ test client in this process (no network, no worker pool: issue 18's load benchma
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/prefroute .venv/bin/python bench/bench_workspace_hot_path.py
     ... --quick     (smaller campaigns, fewer loops: checks that it runs)
+    ... --sizes 1000 --loops 150                 (one size; the CPU columns are the ones to compare)
+    ... --sizes 500 --loops 100 --profile tottime (cProfile, CPU timer; PROFILE_FILTER=regex narrows it)
+
+Per call it prints the wall-clock median, the median CPU time of this process
+(``time.process_time``: Django's Python, the test client and the database driver, not
+PostgreSQL's own work) and the queries. Compare two checkouts by running this same file in each.
 
 A throwaway test database is created and dropped.
 """
@@ -15,8 +21,10 @@ A throwaway test database is created and dropped.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -71,7 +79,7 @@ def median_ms(samples: list[float]) -> float:
     return 1000 * statistics.median(samples)
 
 
-def measure(*, size: int, loops: int, label: str) -> dict:
+def measure(*, size: int, loops: int, label: str, profile: str = "") -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.test import Client
@@ -99,27 +107,37 @@ def measure(*, size: int, loops: int, label: str) -> dict:
     client = Client()
     client.force_login(person)
     claim_url = reverse("label_claim", args=[campaign.slug])
-    claim_s, submit_s, claim_q, submit_q = [], [], [], []
+    claim_s, submit_s, claim_q, submit_q, claim_cpu, submit_cpu = [], [], [], [], [], []
     client.post(claim_url, HTTP_HX_REQUEST="true")  # warm up
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not waits
     for _ in range(loops):
         assignment = Assignment.objects.filter(annotator=person, campaign=campaign, status="leased").first()
+        submit_url = reverse("submit_label", args=[campaign.slug, assignment.pk])
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            response = client.post(
-                reverse("submit_label", args=[campaign.slug, assignment.pk]),
-                {"overall": "Tie", "justification": "bench"},
-                HTTP_HX_REQUEST="true",
-            )
+            started, cpu = time.perf_counter(), time.process_time()
+            if profiler:
+                profiler.enable()
+            response = client.post(submit_url, {"overall": "Tie", "justification": "bench"}, HTTP_HX_REQUEST="true")
+            if profiler:
+                profiler.disable()
+            submit_cpu.append(time.process_time() - cpu)
             submit_s.append(time.perf_counter() - started)
         assert response.status_code == 200, response.status_code
         submit_q.append(len(queries))
         # An explicit claim of the item just handed out is idempotent: it measures "next item".
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
+            if profiler:
+                profiler.enable()
             client.post(claim_url, HTTP_HX_REQUEST="true")
+            if profiler:
+                profiler.disable()
+            claim_cpu.append(time.process_time() - cpu)
             claim_s.append(time.perf_counter() - started)
         claim_q.append(len(queries))
 
+    if profiler:
+        pstats.Stats(profiler).sort_stats(profile).print_stats(os.environ.get("PROFILE_FILTER", ""), 45)
     now = timezone.now()
     v1_s, v2_s = [], []
     for _ in range(max(5, loops // 4)):
@@ -138,6 +156,8 @@ def measure(*, size: int, loops: int, label: str) -> dict:
         "size": size,
         "submit_and_next_ms": median_ms(submit_s),
         "next_item_ms": median_ms(claim_s),
+        "submit_cpu_ms": median_ms(submit_cpu),
+        "next_cpu_ms": median_ms(claim_cpu),
         "submit_queries": statistics.median(submit_q),
         "next_queries": statistics.median(claim_q),
         "v1_candidates_ms": median_ms(v1_s),
@@ -149,6 +169,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--loops", type=int, default=200)
+    parser.add_argument("--sizes", default="", help="campaign sizes, e.g. 1000,20000 (default: by --quick)")
+    parser.add_argument(
+        "--profile", default="", metavar="SORT",
+        help="cProfile the requests and print the top functions, sorted by SORT (e.g. cumulative, tottime)",
+    )
     args = parser.parse_args()
     import django
 
@@ -162,23 +187,32 @@ def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the hot path is measured there).")
     sizes = (500, 5_000) if args.quick else (1_000, 20_000)
+    if args.sizes:
+        sizes = tuple(int(n) for n in args.sizes.split(","))
     loops = 20 if args.quick else args.loops
     setup_test_environment()
     databases = setup_databases(verbosity=0, interactive=False)
     try:
-        results = [measure(size=size, loops=loops, label=f"s{size}") for size in sizes]
+        results = [measure(size=size, loops=loops, label=f"s{size}", profile=args.profile) for size in sizes]
     finally:
         teardown_databases(databases, verbosity=0)
 
     print(f"annotator hot path on PostgreSQL, median of {loops} loops (Django test client, in process)")
-    print(f"{'instances':>10} {'next ms':>8} {'q':>3} {'submit+next ms':>15} {'q':>3} {'v1 candidates ms':>17} {'v2 candidate ms':>16} {'v1/v2':>6}")
+    print("(cpu: this process's CPU time per request, time.process_time: Django's Python and the database driver)")
+    print(
+        f"{'instances':>10} {'next ms':>8} {'cpu':>5} {'q':>3} {'submit+next ms':>15} {'cpu':>5} {'q':>3}"
+        f" {'v1 candidates ms':>17} {'v2 candidate ms':>16} {'v1/v2':>6}"
+    )
     for r in results:
         print(
-            f"{r['size']:>10,} {r['next_item_ms']:>8.1f} {r['next_queries']:>3.0f} {r['submit_and_next_ms']:>15.1f}"
+            f"{r['size']:>10,} {r['next_item_ms']:>8.1f} {r['next_cpu_ms']:>5.1f} {r['next_queries']:>3.0f}"
+            f" {r['submit_and_next_ms']:>15.1f} {r['submit_cpu_ms']:>5.1f}"
             f" {r['submit_queries']:>3.0f} {r['v1_candidates_ms']:>17.2f} {r['v2_candidate_ms']:>16.2f}"
             f" {r['v1_candidates_ms'] / r['v2_candidate_ms']:>6.1f}"
         )
-    small, large = results
+    if len(results) < 2:
+        return
+    small, large = results[0], results[-1]
     print(
         f"growth {large['size'] // small['size']}x instances: claim candidate query x"
         f"{large['v2_candidate_ms'] / small['v2_candidate_ms']:.2f} (v1: x"

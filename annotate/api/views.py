@@ -203,7 +203,7 @@ class SubmitView(APIView):
     @extend_schema(request=SubmissionSerializer, responses={200: SubmissionResultSerializer, 201: SubmissionResultSerializer})
     def post(self, request, slug: str, assignment_id: int):
         campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
-        assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+        assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id, campaign=campaign)
         if assignment.campaign_id != campaign.pk:
             raise Rejected(code="not_found", message="No such assignment.", status_code=status.HTTP_404_NOT_FOUND)
         payload = SubmissionSerializer(data=request.data)
@@ -218,6 +218,7 @@ class SubmitView(APIView):
                 annotator=request.user,
                 answers=answers,
                 time_spent_seconds=payload.validated_data["time_spent_seconds"],
+                campaign=campaign,
             )
         except SubmissionRejected as exc:
             raise Rejected(code="submission_rejected", message=str(exc), status_code=status.HTTP_409_CONFLICT) from exc

@@ -27,6 +27,7 @@ from annotate.models import (
     Instance,
     JobRun,
     QuestionKind,
+    Response,
 )
 from annotate.services.answers import (
     AnswerInput,
@@ -85,6 +86,7 @@ def submit_annotation(
     answers: Sequence[AnswerInput],
     time_spent_seconds: float | None = None,
     now: datetime | None = None,
+    campaign: Campaign | None = None,
 ) -> SubmissionOutcome:
     """Record the annotator's answers (in display slots) for their assignment.
 
@@ -94,20 +96,30 @@ def submit_annotation(
     nothing; with different answers (the annotator went Back, or edits a recent submission)
     it replaces the one stored label's answers, while the campaign is open. An edit is
     checked against the schema version the label was made under.
+
+    ``campaign``: the assignment's campaign as the caller has read it (with its task schema),
+    used instead of reading it again, so that the quality gate reads its settings once per
+    request (this submit's and the next claim's); a campaign other than the assignment's is
+    ignored.
     """
     now = now or timezone.now()
     # The annotator's pool in this campaign rides along in the same query (a subquery).
     pool = CampaignMembership.objects.filter(
         campaign_id=OuterRef("campaign_id"), user_id=OuterRef("annotator_id"), role=CampaignRole.ANNOTATOR
     ).values("pool")[:1]
+    # The instance is not read (the label needs only its id), nor the campaign when given.
+    assignments = Assignment.objects.all()
+    if campaign is None:
+        assignments = assignments.select_related("campaign__task_schema", "campaign__guidelines")
     assignment = (
-        Assignment.objects.select_related("campaign__task_schema", "campaign__guidelines", "instance")
-        .annotate(annotator_pool=Subquery(pool))
+        assignments.annotate(annotator_pool=Subquery(pool))
         .filter(pk=assignment_id, annotator=annotator)
         .first()
     )
     if assignment is None:
         raise SubmissionRejected("This item is not assigned to you.")
+    if campaign is not None and assignment.campaign_id == campaign.pk:
+        assignment.campaign = campaign
     campaign = assignment.campaign
     if assignment.status == AssignmentStatus.SUBMITTED:
         return _outcome_of_repeat(assignment=assignment, answers=answers, now=now)
@@ -136,7 +148,7 @@ def submit_annotation(
                 if flipped == 1:
                     annotation = Annotation.objects.create(
                         campaign=campaign,
-                        instance=assignment.instance,
+                        instance_id=assignment.instance_id,
                         source=AnnotationSource.HUMAN,
                         assignment=assignment,
                         annotator=annotator,
@@ -165,7 +177,7 @@ def submit_annotation(
 
 def _checked(*, assignment: Assignment, schema: SchemaView, answers: Sequence[AnswerInput]):
     # The display order lists every response (recorded when the item was first shown).
-    n_responses = len(assignment.display_order) or assignment.instance.responses.count()
+    n_responses = len(assignment.display_order) or Response.objects.filter(instance_id=assignment.instance_id).count()
     try:
         positioned = to_positions(schema=schema, answers=answers, display_order=assignment.display_order)
         return check_answers(schema=schema, answers=positioned, n_responses=n_responses), positioned

@@ -172,7 +172,7 @@ def submit_label(request, slug: str, assignment_id: int):
     if request.method == "GET":
         # E.g. after logging in again with ``next`` pointing here: show the workspace.
         return redirect("label_next", slug=slug)
-    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id, campaign=campaign)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)
     form = _form_for(campaign=campaign, assignment=assignment, n_responses=_response_count(assignment), data=request.POST)
@@ -185,6 +185,7 @@ def submit_label(request, slug: str, assignment_id: int):
             annotator=request.user,
             answers=form.to_answers(),
             time_spent_seconds=form.cleaned_data.get("time_spent_seconds"),
+            campaign=campaign,
         )
     except SubmissionRejected as exc:
         assignment.refresh_from_db()
@@ -222,7 +223,7 @@ def save_draft(request, slug: str, assignment_id: int):
     """Autosave of the unsubmitted answer (and a lease renewal). 204, or 409 when the item
     is no longer the annotator's to answer."""
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
-    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id, campaign=campaign)
     if assignment.campaign_id != campaign.pk:
         return HttpResponse(status=404)
     form = _form_for(campaign=campaign, assignment=assignment, n_responses=_response_count(assignment))
@@ -239,7 +240,7 @@ def skip_item(request, slug: str, assignment_id: int):
     """Pass on the open item (with a reason; broken / unsafe / other also flag it), then show
     the next one."""
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
-    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id, campaign=campaign)
     if assignment.campaign_id != campaign.pk:
         return redirect("label_next", slug=slug)
     form = SkipForm(request.POST)
@@ -286,7 +287,7 @@ def edit_item(request, slug: str, assignment_id: int):
     """A submitted item again, with the stored answers as the annotator saw them; submitting
     it changes the one stored label (while the campaign is open)."""
     campaign = get_campaign_for_role_or_404(user=request.user, slug=slug, roles=ANNOTATOR)
-    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id)
+    assignment = get_assignment_for_annotator_or_404(user=request.user, pk=assignment_id, campaign=campaign)
     annotation = getattr(assignment, "annotation", None)
     if assignment.campaign_id != campaign.pk or annotation is None:
         return redirect("label_next", slug=slug)

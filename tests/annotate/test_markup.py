@@ -266,3 +266,37 @@ def test_an_option_input_is_rendered_exactly_as_djangos_widget_template_renders_
     options = [*form["overall"], *form["reasons"]]
     assert [input_tag(option) for option in options] == [option.tag() for option in options]
     assert " checked" in input_tag(options[0]) and "&quot;B&quot;&lt;&amp;&gt;" in input_tag(options[1])
+
+
+# The option labels of the task page, as its template loop rendered them before they were
+# built in one filter (issue 18): the filter must produce the same markup.
+OPTION_LABELS_AS_A_TEMPLATE_LOOP = (
+    "{% load markup %}{% for choice in unit.choices %}"
+    '<label class="scale-option" title="{{ choice.option.description }}"><kbd>{{ choice.key }}</kbd> '
+    "{{ choice.widget|input_tag }} <span>{{ choice.option.label }}</span>"
+    "{% if choice.option.description and choice.option.description != choice.option.label %}"
+    '<small class="anchor">{{ choice.option.description }}</small>{% endif %}</label>'
+    "{% if not forloop.last %}\n{% endif %}{% endfor %}"
+)
+
+
+def test_option_labels_are_rendered_as_the_task_pages_template_loop_rendered_them(pm):
+    from django.template import engines
+
+    from annotate.forms import TaskAnswerForm
+    from annotate.services.task_schemas import campaign_schema
+    from annotate.task_templates import TEMPLATES
+    from annotate.templatetags.markup import option_labels
+    from tests.conftest import build_campaign
+
+    loop = engines["django"].from_string(OPTION_LABELS_AS_A_TEMPLATE_LOOP)
+    options = []
+    for name in TEMPLATES:
+        campaign = build_campaign(pm=pm, n_instances=0, name=f"options {name}", template=name)
+        form = TaskAnswerForm(schema=campaign_schema(campaign), n_responses=2, auto_id="a1_%s")
+        for unit in form.units():
+            assert option_labels(unit) == loop.render({"unit": unit})
+            options += [choice.option for choice in unit.choices]
+    # The templates have options whose anchor text differs from their label, and ones without.
+    assert any(o.description and o.description != o.label for o in options)
+    assert any(not o.description or o.description == o.label for o in options)

@@ -7,6 +7,8 @@ import pytest
 
 from annotate.models import (
     Annotation,
+    Assignment,
+    AssignmentStatus,
     CampaignMembership,
     CampaignRole,
     Instance,
@@ -501,3 +503,24 @@ def test_one_annotators_figures_match_their_row_among_all(pm):
     alone = annotator_quality(campaign=campaign, annotator=a)[0]
     assert (alone.peer_agree, alone.peer_pairs, alone.items) == (together.peer_agree, together.peer_pairs, together.items)
     assert (alone.peer_agree, alone.peer_pairs) == (1, 3)
+
+
+def test_the_workspace_gates_by_saved_settings_read_with_the_campaign_not_again(qualifying_campaign, annotator):
+    # The views' campaign lookup brings the quality settings along (issue 18): a claim and a
+    # submit-and-next over HTTP hand out qualification items first, without a query of
+    # their own for the settings.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = logged_in(annotator)
+    label = f"/campaigns/{qualifying_campaign.slug}/label"
+    with CaptureQueriesContext(connection) as claim:
+        page = client.post(f"{label}/claim/", HTTP_HX_REQUEST="true").content.decode()
+    first = Assignment.objects.get(annotator=annotator, campaign=qualifying_campaign)
+    assert first.instance.external_id in {"item-3", "item-4"} and "Item" in page
+    with CaptureQueriesContext(connection) as submit:
+        client.post(f"{label}/{first.pk}/", {"overall": "Tie", "justification": "same"}, HTTP_HX_REQUEST="true")
+    second = Assignment.objects.filter(annotator=annotator, status=AssignmentStatus.LEASED).get()
+    assert {first.instance.external_id, second.instance.external_id} == {"item-3", "item-4"}
+    for queries in (claim, submit):
+        assert not [q for q in queries.captured_queries if q["sql"].startswith('SELECT "annotate_qualitysettings"')]
