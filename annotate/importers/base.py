@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -314,7 +315,7 @@ def read_json_lines(
             yield RowError(line, "", f"is not valid UTF-8 (byte {exc.start + 1})")
             continue
         try:
-            value = json.loads(text, parse_constant=_reject_constant)
+            value = _DECODER.decode(text)
         except _ConstantRejected as exc:
             yield RowError(line, "", f"is not valid JSON ({exc.args[0]} is not allowed)")
             continue
@@ -327,15 +328,28 @@ def read_json_lines(
         except ValueError as exc:  # e.g. an integer of more digits than Python converts
             yield RowError(line, "", f"is not valid JSON ({exc})")
             continue
-        if _depth_exceeds(value, MAX_JSON_DEPTH):
+        # Nesting needs an opening bracket per level, so a line with few of them (nearly every
+        # line) need not be walked.
+        if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth_exceeds(value, MAX_JSON_DEPTH):
             yield RowError(line, "", f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
             continue
-        problem = _unstorable_string(value, "")
-        if problem is not None:
-            path, what = problem
-            yield RowError(line, path, f"contains {what}, which the database cannot store")
-            continue
+        if _may_hold_unstorable(raw):
+            problem = _unstorable_string(value, "")
+            if problem is not None:
+                path, what = problem
+                yield RowError(line, path, f"contains {what}, which the database cannot store")
+                continue
         yield SourceRow(line, value)
+
+
+def _may_hold_unstorable(raw: bytes) -> bool:
+    """Whether a JSON line could decode to a string holding NUL or an unpaired surrogate.
+
+    Both can only come from a ``\\u`` escape: the JSON decoder refuses raw control characters
+    in strings and the UTF-8 decoder refuses encoded surrogates. So a line without
+    ``\\u0000`` or ``\\ud``/``\\uD`` needs no walk (a match, e.g. an escaped backslash before
+    "u0000", only costs the walk)."""
+    return b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -362,6 +376,20 @@ class _ConstantRejected(ValueError):
 
 def _reject_constant(name: str) -> Any:
     raise _ConstantRejected(name)
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float, refusing the ones too large for a double (``1e400`` would
+    be infinity, which jsonb cannot hold, like NaN)."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large to store")
+    return value
+
+
+# One decoder for every line: building one per json.loads call with options costs more than
+# decoding a short line.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _unstorable_string(value: Any, path: str) -> tuple[str, str] | None:
