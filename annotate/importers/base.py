@@ -315,31 +315,51 @@ def read_json_lines(
             yield RowError(line, "", f"is not valid UTF-8 (byte {exc.start + 1})")
             continue
         try:
-            value = _DECODER.decode(text)
-        except _ConstantRejected as exc:
-            yield RowError(line, "", f"is not valid JSON ({exc.args[0]} is not allowed)")
+            value = load_json(text, raw=raw)
+        except JsonRefused as exc:
+            yield RowError(line, exc.path, exc.message)
             continue
-        except json.JSONDecodeError as exc:
-            yield RowError(line, "", f"is not valid JSON ({exc.msg}; column {exc.colno})")
-            continue
-        except RecursionError:
-            yield RowError(line, "", f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
-            continue
-        except ValueError as exc:  # e.g. an integer of more digits than Python converts
-            yield RowError(line, "", f"is not valid JSON ({exc})")
-            continue
-        # Nesting needs an opening bracket per level, so a line with few of them (nearly every
-        # line) need not be walked.
-        if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth_exceeds(value, MAX_JSON_DEPTH):
-            yield RowError(line, "", f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
-            continue
-        if _may_hold_unstorable(raw):
-            problem = _unstorable_string(value, "")
-            if problem is not None:
-                path, what = problem
-                yield RowError(line, path, f"contains {what}, which the database cannot store")
-                continue
         yield SourceRow(line, value)
+
+
+class JsonRefused(ValueError):
+    """A JSON text that is invalid or holds what the database cannot store: ``message`` says
+    why (a row error's message), ``path`` where inside the value ("" for the whole)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+def load_json(text: str, *, raw: bytes | None = None) -> Any:
+    """The JSON value of ``text``, or :class:`JsonRefused`: invalid JSON (including integers
+    too long to convert, numbers too large for a double and nesting deeper than
+    :data:`MAX_JSON_DEPTH`), NaN/Infinity (PostgreSQL's jsonb cannot hold them), and strings
+    the database cannot store (NUL, lone surrogates). ``raw`` is ``text`` as UTF-8 when the
+    caller has it (it spares an encode)."""
+    try:
+        value = _DECODER.decode(text)
+    except _ConstantRejected as exc:
+        raise JsonRefused(f"is not valid JSON ({exc.args[0]} is not allowed)") from None
+    except json.JSONDecodeError as exc:
+        raise JsonRefused(f"is not valid JSON ({exc.msg}; column {exc.colno})") from None
+    except RecursionError:
+        raise JsonRefused(f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise JsonRefused(f"is not valid JSON ({exc})") from None
+    if raw is None:
+        raw = text.encode("utf-8", "surrogatepass")
+    # Nesting needs an opening bracket per level, so a line with few of them (nearly every
+    # line) need not be walked.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise JsonRefused(f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
+    if _may_hold_unstorable(raw):
+        problem = _unstorable_string(value, "")
+        if problem is not None:
+            path, what = problem
+            raise JsonRefused(f"contains {what}, which the database cannot store", path)
+    return value
 
 
 def _may_hold_unstorable(raw: bytes) -> bool:
