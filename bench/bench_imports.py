@@ -130,7 +130,7 @@ def main() -> None:
         )
         before_copy = None
         from annotate.services import bulk_copy
-        from annotate.services import imports as import_service
+        from annotate.services import import_writes as import_service
 
         if bulk_copy.copy_supported():
             # The write path before COPY, in the same run: the service with COPY switched off.

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from annotate.models import GoldAnswer, Instance, QueueItem, Response
-from annotate.services import imports
+from annotate.services import import_writes
 from annotate.services.bulk_copy import copy_rows, reserve_ids
 from annotate.services.campaigns import create_campaign
 from annotate.services.imports import ImportRejected, import_instances
@@ -102,7 +102,7 @@ def test_copy_stores_the_same_rows_and_fields_as_bulk_create(django_user_model, 
 
     import_instances(campaign=through_copy, data=data, file_format="generic")
     with monkeypatch.context() as patch:
-        patch.setattr(imports, "copy_supported", lambda: False)
+        patch.setattr(import_writes, "copy_supported", lambda: False)
         import_instances(campaign=through_bulk_create, data=data, file_format="generic")
 
     copied, created = stored(through_copy), stored(through_bulk_create)
