@@ -103,9 +103,10 @@ def import_instances(
     number of responses (exactly 2 when ``campaign`` asks pairwise preferences, 1 or more for
     a rating-only campaign), ids repeated within the file, ids already in ``campaign``. Any
     error raises :class:`ImportRejected` and writes nothing; otherwise the file is read again
-    and its rows inserted in batches inside one transaction, so memory stays flat in the size
-    of the file. ``progress`` (e.g. a :class:`~annotate.services.jobs.JobProgress`) hears
-    about the checking phase; the write phase is one transaction, whose progress no other
+    and its rows inserted in batches inside one transaction (COPY on PostgreSQL:
+    :mod:`annotate.services.import_writes`), so memory stays flat in the size of the file.
+    ``progress`` (e.g. a :class:`~annotate.services.jobs.JobProgress`) hears about the
+    checking phase; the write phase is one transaction, whose progress no other
     connection could see anyway. With ``import_job`` (a claimed job) the rows commit only
     while that claim holds; else ``JobLost`` is raised and nothing is written.
     """
