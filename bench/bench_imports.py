@@ -7,8 +7,10 @@ row-at-a-time baseline measured in the same run.
 
 Cases, each into a fresh campaign of a throwaway test database:
 - ``check only``: parse and validate every row (what a preview or a rejected file costs);
-- ``import_instances``: the platform's import (check everything, then batched bulk INSERTs of
-  instances, responses and queue items in one transaction);
+- ``import_instances``: the platform's import (check everything, then write in batches in one
+  transaction: on PostgreSQL through COPY, elsewhere through ``bulk_create``);
+- ``import_instances, bulk_create writes``: the same import with the write path it had before
+  COPY (batched ``bulk_create`` of instances, responses and queue items), on PostgreSQL only;
 - ``row-at-a-time baseline``: the same checked rows written with one ``create()`` per instance,
   response and queue item (what a straightforward ORM loop does), timed on a 10% slice and
   reported per row, so the ratio compares like with like.
@@ -126,6 +128,20 @@ def main() -> None:
             "import_instances",
             lambda: import_instances(campaign=next(campaigns), data=data, file_format="generic").created,
         )
+        before_copy = None
+        from annotate.services import bulk_copy
+        from annotate.services import import_writes as import_service
+
+        if bulk_copy.copy_supported():
+            # The write path before COPY, in the same run: the service with COPY switched off.
+            import_service.copy_supported = lambda: False
+            try:
+                before_copy = measure(
+                    "import_instances, bulk_create writes (before COPY)",
+                    lambda: import_instances(campaign=next(campaigns), data=data, file_format="generic").created,
+                )
+            finally:
+                import_service.copy_supported = bulk_copy.copy_supported
         slice_rows = data.split(b"\n")[: max(n // 10, 1)]
         sliced = b"\n".join(slice_rows)
         from annotate.importers import get_importer
@@ -138,8 +154,11 @@ def main() -> None:
                 {
                     "instances": n,
                     "file_mib": round(len(data) / 2**20, 1),
-                    "results": [checked, current, baseline],
+                    "results": [r for r in (checked, current, before_copy, baseline) if r],
                     "import_vs_baseline_rows_per_s": round(current["rows_per_s"] / baseline["rows_per_s"], 1),
+                    "import_vs_bulk_create_writes_rows_per_s": (
+                        round(current["rows_per_s"] / before_copy["rows_per_s"], 2) if before_copy else None
+                    ),
                 },
                 indent=2,
             )

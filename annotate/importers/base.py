@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -314,28 +315,61 @@ def read_json_lines(
             yield RowError(line, "", f"is not valid UTF-8 (byte {exc.start + 1})")
             continue
         try:
-            value = json.loads(text, parse_constant=_reject_constant)
-        except _ConstantRejected as exc:
-            yield RowError(line, "", f"is not valid JSON ({exc.args[0]} is not allowed)")
+            value = load_json(text, raw=raw)
+        except JsonRefused as exc:
+            yield RowError(line, exc.path, exc.message)
             continue
-        except json.JSONDecodeError as exc:
-            yield RowError(line, "", f"is not valid JSON ({exc.msg}; column {exc.colno})")
-            continue
-        except RecursionError:
-            yield RowError(line, "", f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
-            continue
-        except ValueError as exc:  # e.g. an integer of more digits than Python converts
-            yield RowError(line, "", f"is not valid JSON ({exc})")
-            continue
-        if _depth_exceeds(value, MAX_JSON_DEPTH):
-            yield RowError(line, "", f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
-            continue
+        yield SourceRow(line, value)
+
+
+class JsonRefused(ValueError):
+    """A JSON text that is invalid or holds what the database cannot store: ``message`` says
+    why (a row error's message), ``path`` where inside the value ("" for the whole)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+def load_json(text: str, *, raw: bytes | None = None) -> Any:
+    """The JSON value of ``text``, or :class:`JsonRefused`: invalid JSON (including integers
+    too long to convert, numbers too large for a double and nesting deeper than
+    :data:`MAX_JSON_DEPTH`), NaN/Infinity (PostgreSQL's jsonb cannot hold them), and strings
+    the database cannot store (NUL, lone surrogates). ``raw`` is ``text`` as UTF-8 when the
+    caller has it (it spares an encode)."""
+    try:
+        value = _DECODER.decode(text)
+    except _ConstantRejected as exc:
+        raise JsonRefused(f"is not valid JSON ({exc.args[0]} is not allowed)") from None
+    except json.JSONDecodeError as exc:
+        raise JsonRefused(f"is not valid JSON ({exc.msg}; column {exc.colno})") from None
+    except RecursionError:
+        raise JsonRefused(f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise JsonRefused(f"is not valid JSON ({exc})") from None
+    if raw is None:
+        raw = text.encode("utf-8", "surrogatepass")
+    # Nesting needs an opening bracket per level, so a line with few of them (nearly every
+    # line) need not be walked.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise JsonRefused(f"is not valid JSON (nested more than {MAX_JSON_DEPTH} levels deep)")
+    if _may_hold_unstorable(raw):
         problem = _unstorable_string(value, "")
         if problem is not None:
             path, what = problem
-            yield RowError(line, path, f"contains {what}, which the database cannot store")
-            continue
-        yield SourceRow(line, value)
+            raise JsonRefused(f"contains {what}, which the database cannot store", path)
+    return value
+
+
+def _may_hold_unstorable(raw: bytes) -> bool:
+    """Whether a JSON line could decode to a string holding NUL or an unpaired surrogate.
+
+    Both can only come from a ``\\u`` escape: the JSON decoder refuses raw control characters
+    in strings and the UTF-8 decoder refuses encoded surrogates. So a line without
+    ``\\u0000`` or ``\\ud``/``\\uD`` needs no walk (a match, e.g. an escaped backslash before
+    "u0000", only costs the walk)."""
+    return b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -362,6 +396,20 @@ class _ConstantRejected(ValueError):
 
 def _reject_constant(name: str) -> Any:
     raise _ConstantRejected(name)
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float, refusing the ones too large for a double (``1e400`` would
+    be infinity, which jsonb cannot hold, like NaN)."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large to store")
+    return value
+
+
+# One decoder for every line: building one per json.loads call with options costs more than
+# decoding a short line.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _unstorable_string(value: Any, path: str) -> tuple[str, str] | None:

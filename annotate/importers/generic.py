@@ -19,18 +19,19 @@ rating-only campaign takes 1 or more.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from annotate.importers.base import (
     DEFAULT_MODEL_NAME,
     MAX_MODEL_NAME_LENGTH,
     ROLES,
+    JsonRefused,
     ParsedInstance,
     ParsedResponse,
     ResponseCount,
     RowChecker,
     RowImporter,
+    load_json,
 )
 
 
@@ -105,9 +106,14 @@ def _metadata(row: RowChecker) -> dict:
     if isinstance(value, str):
         # The generic export writes metadata as JSON text (one column type in Parquet).
         try:
-            value = json.loads(value)
-        except ValueError:
-            row.add("metadata", "is text but not JSON; give an object or an object's JSON text")
+            value = load_json(value)
+        except JsonRefused as exc:
+            # Checked like a line of the file: the text could hide what the line's check saw
+            # only escaped (a NUL, deep nesting, a number too large).
+            if exc.path:
+                row.add(f"metadata.{exc.path}", exc.message)
+            else:
+                row.add("metadata", f"is text that {exc.message}; give an object or an object's JSON text")
             return {}
     if not isinstance(value, dict):
         row.add("metadata", "must be an object (or an object's JSON text)")

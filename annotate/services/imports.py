@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -21,22 +20,17 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 
 from annotate.importers import get_importer
-from annotate.importers.base import ParsedInstance, RowError
+from annotate.importers.base import RowError
 from annotate.models import (
     Annotation,
     AnnotationSource,
     Campaign,
-    GoldAnswer,
     ImportUpload,
     Instance,
     JobKind,
     JobRun,
-    QueueItem,
-    QueueItemKind,
-    Response,
 )
 from annotate.services.import_checks import (
-    BATCH_SIZE,
     MAX_REPORTED_ERRORS,
     ImportCheck,
     ImportRejected,
@@ -50,11 +44,7 @@ from annotate.services.import_checks import (
     too_large_error,
     unknown_format_error,
 )
-from annotate.services.imported_labels import (
-    check_imported_labels,
-    insert_imported_labels,
-    write_imported_labels,
-)
+from annotate.services.import_writes import write_instances
 from annotate.services.jobs import (
     JobFailed,
     create_job,
@@ -62,8 +52,6 @@ from annotate.services.jobs import (
     hold_job_claim,
     run_claimed_job,
 )
-from annotate.services.quality import CHECK_ITEM_OVERLAP, check_column_answers
-from annotate.services.task_schemas import campaign_schema
 
 __all__ = [
     "IMPORT_TASK",
@@ -115,9 +103,10 @@ def import_instances(
     number of responses (exactly 2 when ``campaign`` asks pairwise preferences, 1 or more for
     a rating-only campaign), ids repeated within the file, ids already in ``campaign``. Any
     error raises :class:`ImportRejected` and writes nothing; otherwise the file is read again
-    and its rows inserted in batches inside one transaction, so memory stays flat in the size
-    of the file. ``progress`` (e.g. a :class:`~annotate.services.jobs.JobProgress`) hears
-    about the checking phase; the write phase is one transaction, whose progress no other
+    and its rows inserted in batches inside one transaction (COPY on PostgreSQL:
+    :mod:`annotate.services.import_writes`), so memory stays flat in the size of the file.
+    ``progress`` (e.g. a :class:`~annotate.services.jobs.JobProgress`) hears about the
+    checking phase; the write phase is one transaction, whose progress no other
     connection could see anyway. With ``import_job`` (a claimed job) the rows commit only
     while that claim holds; else ``JobLost`` is raised and nothing is written.
     """
@@ -131,7 +120,7 @@ def import_instances(
     try:
         # All rows or none: a failure in any batch must not leave a half-imported file.
         with transaction.atomic():
-            created, labels, not_in_task = _write_instances(
+            created, labels, not_in_task = write_instances(
                 campaign=campaign,
                 parsed=checked_rows(campaign=campaign, file=source, file_format=file_format),
                 import_job=import_job,
@@ -157,88 +146,6 @@ def _as_file(*, data: bytes | None, file: BinaryIO | None) -> BinaryIO:
     if file is not None:
         return file
     return io.BytesIO(data or b"")
-
-
-def _write_instances(
-    *, campaign: Campaign, parsed: Iterable[ParsedInstance], import_job: JobRun | None
-) -> tuple[int, int, Counter]:
-    """Insert the instances, their responses, queue items and imported labels, a batch at a
-    time; returns how many instances and labels were written and the answers the task had
-    no question for. The caller owns the transaction."""
-    schema = campaign_schema(campaign)
-    created = labels_imported = 0
-    not_in_task: Counter = Counter()
-    for batch in _batches(parsed, BATCH_SIZE):
-        created += len(batch)
-        instances = Instance.objects.bulk_create(
-            [
-                Instance(
-                    campaign=campaign,
-                    external_id=item.external_id,
-                    messages=item.messages,
-                    metadata=item.metadata,
-                    import_job=import_job,
-                )
-                for item in batch
-            ]
-        )
-        if any(instance.pk is None for instance in instances):
-            # Backends that cannot return ids from a bulk INSERT: look them up.
-            pks = dict(
-                Instance.objects.filter(
-                    campaign=campaign, external_id__in=[item.external_id for item in batch]
-                ).values_list("external_id", "pk")
-            )
-            for instance in instances:
-                instance.pk = pks[instance.external_id]
-        Response.objects.bulk_create(
-            [
-                Response(
-                    instance=instance,
-                    position=position,
-                    model_name=response.model_name,
-                    text=response.text,
-                )
-                for instance, item in zip(instances, batch, strict=False)
-                for position, response in enumerate(item.responses)
-            ],
-            batch_size=BATCH_SIZE,
-        )
-        golds = []
-        items = []
-        for instance, item in zip(instances, batch, strict=True):
-            kind, overlap = QueueItemKind.REGULAR, campaign.overlap
-            if item.check is not None:
-                kind, expected = check_column_answers(schema=schema, value=item.check)
-                overlap = CHECK_ITEM_OVERLAP
-                for gold in expected:
-                    gold.instance = instance
-                golds += expected
-            items.append(QueueItem(campaign=campaign, instance=instance, kind=kind, required_overlap=overlap))
-        QueueItem.objects.bulk_create(items)
-        GoldAnswer.objects.bulk_create(golds)
-        pending = []
-        for instance, item in zip(instances, batch, strict=True):
-            if not item.labels:
-                continue
-            check = check_imported_labels(schema=schema, item=item)
-            not_in_task.update(check.not_in_task)
-            pending += write_imported_labels(
-                campaign=campaign, schema=schema, instance_id=instance.pk, labels=check.labels
-            )
-        labels_imported += insert_imported_labels(pending, batch_size=BATCH_SIZE)
-    return created, labels_imported, not_in_task
-
-
-def _batches(items: Iterable[ParsedInstance], size: int) -> Iterator[list[ParsedInstance]]:
-    batch: list[ParsedInstance] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,21 @@ def test_json_nested_just_past_the_limit_is_refused_and_at_the_limit_accepted(ca
     assert campaign.instances.count() == 1
 
 
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDFFF", "\\u0000"])
+def test_a_nul_or_lone_surrogate_escape_is_refused_whatever_the_case_of_its_hex(campaign, escape):
+    # Lines are only walked for these when their bytes hold such an escape: the search must
+    # match every spelling JSON allows.
+    line = '{"id": "s", "prompt": "p", "responses": [{"text": "a"}, {"text": "b' + escape + '"}]}'
+    [(number, field, message)] = rejected(campaign, line)
+    assert (number, field) == (1, "responses[1].text") and "which the database cannot store" in message
+
+
+def test_an_escaped_backslash_before_u0000_or_a_surrogate_pair_is_ordinary_text(campaign):
+    line = '{"id": "t", "prompt": "\\\\u0000 \\ud83e\\udd9c", "responses": [{"text": "a"}, {"text": "b"}]}'
+    import_instances(campaign=campaign, data=line.encode(), file_format="generic")
+    assert campaign.instances.get().messages[0]["content"] == "\\u0000 \U0001f99c"
+
+
 def test_an_integer_id_of_five_thousand_digits_is_a_row_error(campaign):
     huge = '{"id": ' + "7" * 5000 + ', "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]}'
     [(line, field, message)] = rejected(campaign, huge)
