@@ -33,6 +33,7 @@ from annotate.models import (
     QueueItem,
     Response,
 )
+from annotate.services import import_writes
 from annotate.services import imports as imports_service
 from annotate.services import jobs as jobs_service
 from annotate.services.imports import import_instances, run_import_job, start_import_job
@@ -509,7 +510,7 @@ def test_an_outcome_that_cannot_be_recorded_is_raised_and_left_to_the_reaper(
 def test_an_import_killed_while_writing_resumes_to_the_same_rows_as_an_uninterrupted_one(
     pm, monkeypatch
 ):
-    monkeypatch.setattr(imports_service, "BATCH_SIZE", 40)  # several INSERT batches
+    monkeypatch.setattr(import_writes, "BATCH_SIZE", 40)  # several write batches
     interrupted_campaign, job = queued_import(pm=pm, n_rows=150, name="Interrupted")
     uninterrupted_campaign, baseline = queued_import(pm=pm, n_rows=150, name="Uninterrupted")
     real_hold = imports_service.hold_job_claim
@@ -723,7 +724,8 @@ def wait_for(predicate, *, timeout: float, what: str, workers: list[WorkerProces
 def test_a_whole_worker_killed_mid_import_leaves_the_job_to_a_fresh_worker_that_imports_it_once(
     workers, settings
 ):
-    n = 12_000
+    # Enough rows that writing them (PostgreSQL COPY, ~10k rows/s here) outlasts the kill below.
+    n = 40_000
     pm = make_user("pm")
     campaign = build_campaign(pm=pm, n_instances=0)
     first = workers()
@@ -741,7 +743,7 @@ def test_a_whole_worker_killed_mid_import_leaves_the_job_to_a_fresh_worker_that_
         what="the import to start writing",
         workers=[first],
     )
-    time.sleep(1)
+    time.sleep(0.3)
     first.kill()
     job.refresh_from_db()
     assert (job.status, campaign.instances.count()) == (JobStatus.RUNNING, 0)
