@@ -232,10 +232,17 @@ def test_a_pm_runs_a_multipref_campaign_with_pools_gold_and_qualification(live_s
     # Agreement and cost on the dashboard, against what was pressed.
     page.goto(f"{base}/campaigns/{campaign.slug}/dashboard/")
     agreement = page.inner_text("#dashboard-agreement-table tbody tr:first-child")
-    pressed = [Rating(item=item, rater=user, source="human", value=v) for user, plan in MEANT.items() for item, v in plan.items()]
+    # Over the four regular items only: the gold and qualification items are left out.
+    pressed = [
+        Rating(item=item, rater=user, source="human", value=v)
+        for user, plan in MEANT.items()
+        for item, v in plan.items()
+        if kinds[item] == QueueItemKind.REGULAR
+    ]
     alpha = krippendorff_alpha(ratings=pressed, ordinal=True)
     assert agreement.startswith("overall")
-    assert f"{alpha.value:.3f} (7 items, 7 pairs)" in agreement
+    assert f"{alpha.value:.3f} (4 items, 4 pairs)" in agreement
+    assert "4 regular items; check items excluded" in page.inner_text("#dashboard-report-scope")
     seconds = sum(label.time_spent_seconds or 0 for label in labels)
     cost = (Decimal(str(seconds)) / 3600 * HOURLY_RATE).quantize(Decimal("0.01"), ROUND_HALF_UP)
     assert page.inner_text("#cost-human td:nth-child(2)") == f"${cost}"
