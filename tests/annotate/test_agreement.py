@@ -137,14 +137,14 @@ def test_agreement_covers_regular_items_only_and_the_pages_say_so(pm, annotator,
         label_by_human(campaign, annotator, first)
         label_by_human(campaign, second_annotator, second)
     items = list(campaign.instances.order_by("pk"))
-    for instance, kind in zip(items[2:], (QueueItemKind.GOLD, QueueItemKind.ATTENTION, QueueItemKind.QUALIFICATION)):
+    for instance, kind in zip(items[2:], (QueueItemKind.GOLD, QueueItemKind.ATTENTION, QueueItemKind.QUALIFICATION), strict=True):
         mark_check_item(
             campaign=campaign, instance=instance, kind=kind,
             expected=[ExpectedAnswer(question="overall", code="A-is-clearly-better", tolerance=4)],
         )
 
     overall = {q.question: q for q in agreement_report(campaign=campaign)}["overall"]
-    regular = two_raters(*zip(*given[:2]))
+    regular = two_raters(*zip(*given[:2], strict=True))
     assert (overall.human_alpha.n_items, overall.human_alpha.n_pairs) == (2, 2)
     assert overall.human_alpha.value == pytest.approx(krippendorff_alpha(ratings=regular, ordinal=True).value)
     client = logged_in(pm)

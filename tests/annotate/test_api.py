@@ -14,7 +14,15 @@ from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from annotate.models import Annotation, AnnotationSource, Assignment, CampaignRole, Instance, JobRun, QueueItemKind
+from annotate.models import (
+    Annotation,
+    AnnotationSource,
+    Assignment,
+    CampaignRole,
+    Instance,
+    JobRun,
+    QueueItemKind,
+)
 from annotate.services.assignments import claim_next_assignment
 from annotate.services.campaigns import add_member
 from annotate.services.imports import import_instances
