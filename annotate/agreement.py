@@ -7,6 +7,8 @@
 Every value carries the number of items and of rating pairs it rests on; when a value is
 undefined (fewer than two items rated twice, a single value in the data) it is ``None`` with
 ``reason`` "not enough data", never NaN.
+A campaign's figures (``annotate.selectors.agreement_report``) are over its regular items:
+check items (gold, attention, qualification) are left out before the ratings reach here.
 """
 
 from __future__ import annotations

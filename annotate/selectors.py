@@ -29,6 +29,7 @@ from annotate.models import (
     JobKind,
     JobRun,
     QueueItem,
+    QueueItemKind,
     Response,
     Route,
 )
@@ -612,11 +613,19 @@ def list_disagreements(*, campaign: Campaign) -> list[Disagreement]:
     return rows
 
 
+def count_regular_items(*, campaign: Campaign) -> int:
+    """The campaign's regular items: those the agreement figures cover (check items are not)."""
+    return QueueItem.objects.filter(campaign=campaign, kind=QueueItemKind.REGULAR).count()
+
+
 def agreement_report(*, campaign: Campaign, tags: dict[int, list[str]] | None = None) -> list[QuestionAgreementT]:
     """Agreement per question of the campaign's current task (text questions left out):
     human–human α and κ, human–LLM κ per LLM annotator (model name), human α by tag when
     ``tags`` (instance id → tags, e.g. ``annotate.selectors_data.instance_tags_of``) is given.
-    Scales are ordinal (quadratic κ); choices nominal, an annotation's ticked set as one value."""
+    Scales are ordinal (quadratic κ); choices nominal, an annotation's ticked set as one value.
+    Over regular items only: qualification items are labelled by candidates before they are
+    admitted, and gold and attention items have expected answers (their figure is accuracy,
+    on the quality page)."""
     from annotate.agreement import Rating, question_agreement
     from annotate.models import Question, QuestionKind, QuestionTarget
 
@@ -624,7 +633,11 @@ def agreement_report(*, campaign: Campaign, tags: dict[int, list[str]] | None = 
         Question.objects.filter(schema_id=campaign.task_schema_id).exclude(kind=QuestionKind.TEXT).order_by("order")
     )
     rows = (
-        AnswerValue.objects.filter(annotation__campaign=campaign, question__in=questions)
+        AnswerValue.objects.filter(
+            annotation__campaign=campaign,
+            annotation__instance__queue_item__kind=QueueItemKind.REGULAR,
+            question__in=questions,
+        )
         .values_list(
             "question_id",
             "annotation_id",

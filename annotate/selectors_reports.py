@@ -36,6 +36,7 @@ class AggregateSummary:
 class CampaignReport:
     agreement: list[QuestionAgreement] | None  # None: not computed yet
     aggregate: AggregateSummary | None
+    regular_items: int | None  # the items the agreement covers (None: a report stored before it was counted)
     computed_at: datetime | None
     live: bool  # computed in this request (a small campaign)
     latest_job: JobRun | None  # the latest report job, finished or not
@@ -47,8 +48,9 @@ class CampaignReport:
 
 def compute_campaign_report(*, campaign: Campaign, with_aggregate: bool = True) -> dict:
     """The report as plain JSON (what a report job stores): ``{"agreement": [...],
-    "aggregate": {...} (None without ``with_aggregate``), "computed_at": iso}``."""
-    from annotate.selectors import agreement_report, campaign_labels
+    "aggregate": {...} (None without ``with_aggregate``), "regular_items": n (the items the
+    agreement covers: check items are left out), "computed_at": iso}``."""
+    from annotate.selectors import agreement_report, campaign_labels, count_regular_items
     from annotate.selectors_data import instance_tags_of
 
     aggregate = None
@@ -67,6 +69,7 @@ def compute_campaign_report(*, campaign: Campaign, with_aggregate: bool = True) 
     return {
         "agreement": [asdict(q) for q in agreement],
         "aggregate": aggregate,
+        "regular_items": count_regular_items(campaign=campaign),
         "computed_at": timezone.now().isoformat(),
     }
 
@@ -98,6 +101,7 @@ def _report_from_json(data: dict, *, live: bool, latest_job: JobRun | None) -> C
     return CampaignReport(
         agreement=_agreement_from_json(data["agreement"]),
         aggregate=_aggregate_from_json(data["aggregate"]),
+        regular_items=data.get("regular_items"),
         computed_at=parse_datetime(data["computed_at"]),
         live=live,
         latest_job=latest_job,
@@ -142,5 +146,5 @@ def get_campaign_report(*, campaign: Campaign) -> CampaignReport:
         return replace(report, aggregate=_aggregate_from_json(done.result["aggregate"]) if done else None)
     done = latest_succeeded_report_job(campaign=campaign, latest=latest)
     if done is None:
-        return CampaignReport(agreement=None, aggregate=None, computed_at=None, live=False, latest_job=latest)
+        return CampaignReport(agreement=None, aggregate=None, regular_items=None, computed_at=None, live=False, latest_job=latest)
     return _report_from_json(done.result, live=False, latest_job=latest)

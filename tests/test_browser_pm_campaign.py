@@ -13,23 +13,16 @@ from django.contrib.auth.models import Permission
 from annotate.models import (
     Annotation,
     Assignment,
-    Campaign,
     CampaignMembership,
     CampaignRole,
     Instance,
     Invite,
 )
+from tests.browser_steps import create_campaign_from_template, log_in, save_campaign_settings
 from tests.conftest import make_user, pairwise_rows, stored_answers
 from tests.test_browser import ARTIFACTS, browser_page  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
-
-
-def log_in(page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 def test_pm_creates_imports_invites_and_watches_the_dashboard(live_server, browser_page, tmp_path):  # noqa: F811
@@ -46,18 +39,11 @@ def test_pm_creates_imports_invites_and_watches_the_dashboard(live_server, brows
 
     # Create from a template, then set two pools and the hourly rate.
     log_in(page, live_server.url, "lead", "lead-pw")
-    page.click("text=New campaign")
-    page.fill("input[name=name]", "Cafe replies")
-    page.check("input[name=template][value=simple_pairwise]")
-    page.click("button:has-text('Create campaign')")
-    page.wait_for_selector("text=Settings, task and guidelines")
-    campaign = Campaign.objects.get(name="Cafe replies")
+    campaign = create_campaign_from_template(page, name="Cafe replies", template="simple_pairwise")
     assert CampaignMembership.objects.filter(campaign=campaign, user=pm, role=CampaignRole.PROJECT_MANAGER).exists()
-    page.goto(f"{live_server.url}/campaigns/{campaign.slug}/settings/")
-    page.fill("input[name=pools]", "normal, expert")
-    page.fill("input[name=human_hourly_rate_usd]", "30")
-    page.click("button:has-text('Save settings')")
-    page.wait_for_load_state()
+    save_campaign_settings(
+        page, live_server.url, campaign, {"pools": "normal, expert", "human_hourly_rate_usd": "30"}
+    )
     campaign.refresh_from_db()
     assert campaign.pools == ["normal", "expert"] and str(campaign.human_hourly_rate_usd) == "30.00"
 

@@ -22,7 +22,6 @@ from annotate.models import (
     Annotation,
     AnnotationSource,
     Assignment,
-    Campaign,
     CampaignMembership,
     CampaignRole,
     Instance,
@@ -30,9 +29,9 @@ from annotate.models import (
     QueueItem,
     QueueItemKind,
 )
+from tests.browser_steps import create_campaign_from_template, log_in, save_campaign_settings
 from tests.conftest import stored_answers
 from tests.test_browser import ARTIFACTS, browser_page, submit_and_wait_for_next  # noqa: F401
-from tests.test_browser_pm_campaign import log_in
 
 pytestmark = [pytest.mark.browser]
 
@@ -124,21 +123,13 @@ def test_a_pm_runs_a_multipref_campaign_with_pools_gold_and_qualification(live_s
 
     # The demo PM creates a MultiPref campaign from the template.
     log_in(page, base, "pm", "demo-pm-pass")
-    page.click("text=New campaign")
-    page.fill("input[name=name]", "Bread replies")
-    page.check("input[name=template][value=multipref]")
-    page.click("button:has-text('Create campaign')")
-    page.wait_for_selector("text=Settings, task and guidelines")
-    campaign = Campaign.objects.get(name="Bread replies")
+    campaign = create_campaign_from_template(page, name="Bread replies", template="multipref")
     assert campaign.aggregation_policy == "multipref_majority"  # the template's own rule
 
     # Two annotators per item, expert and normal pools, an hourly rate.
-    page.goto(f"{base}/campaigns/{campaign.slug}/settings/")
-    page.fill("input[name=overlap]", "2")
-    page.fill("input[name=pools]", "normal, expert")
-    page.fill("input[name=human_hourly_rate_usd]", str(HOURLY_RATE))
-    page.click("button:has-text('Save settings')")
-    page.wait_for_load_state()
+    save_campaign_settings(
+        page, base, campaign, {"overlap": "2", "pools": "normal, expert", "human_hourly_rate_usd": str(HOURLY_RATE)}
+    )
 
     # Items with a gold item and a qualification test, from one file.
     page.goto(f"{base}/campaigns/{campaign.slug}/import/")
@@ -232,10 +223,17 @@ def test_a_pm_runs_a_multipref_campaign_with_pools_gold_and_qualification(live_s
     # Agreement and cost on the dashboard, against what was pressed.
     page.goto(f"{base}/campaigns/{campaign.slug}/dashboard/")
     agreement = page.inner_text("#dashboard-agreement-table tbody tr:first-child")
-    pressed = [Rating(item=item, rater=user, source="human", value=v) for user, plan in MEANT.items() for item, v in plan.items()]
+    # Over the four regular items only: the gold and qualification items are left out.
+    pressed = [
+        Rating(item=item, rater=user, source="human", value=v)
+        for user, plan in MEANT.items()
+        for item, v in plan.items()
+        if kinds[item] == QueueItemKind.REGULAR
+    ]
     alpha = krippendorff_alpha(ratings=pressed, ordinal=True)
     assert agreement.startswith("overall")
-    assert f"{alpha.value:.3f} (7 items, 7 pairs)" in agreement
+    assert f"{alpha.value:.3f} (4 items, 4 pairs)" in agreement
+    assert "4 regular items; check items excluded" in page.inner_text("#dashboard-report-scope")
     seconds = sum(label.time_spent_seconds or 0 for label in labels)
     cost = (Decimal(str(seconds)) / 3600 * HOURLY_RATE).quantize(Decimal("0.01"), ROUND_HALF_UP)
     assert page.inner_text("#cost-human td:nth-child(2)") == f"${cost}"

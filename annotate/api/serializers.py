@@ -118,11 +118,16 @@ class DisplayedResponseSerializer(serializers.Serializer):
 
 
 class AssignmentSerializer(serializers.Serializer):
-    """A leased item: what to show, the questions to answer, and when the lease ends."""
+    """A leased item: what to show, the questions to answer, and when the lease ends. The
+    item is named by its database id, never by the import's ``external_id``, which may give a
+    check item away ("gold-3"); annotators see no item's import id."""
 
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The assignment: submit answers to it.")
     status = serializers.CharField()
-    external_id = serializers.CharField()
+    item_id = serializers.IntegerField(
+        help_text='The item\'s database id, as the labelling page names it ("Item #85"). '
+        "The import's external_id is not shown to annotators."
+    )
     messages = serializers.JSONField()
     responses = DisplayedResponseSerializer(many=True)
     questions = QuestionSerializer(many=True)

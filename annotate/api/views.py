@@ -172,7 +172,7 @@ def _assignment_body(*, campaign, assignment: Assignment) -> dict:
         {
             "id": assignment.pk,
             "status": assignment.status,
-            "external_id": assignment.instance.external_id,
+            "item_id": assignment.instance_id,
             "messages": assignment.instance.messages,
             "responses": [{"slot": i, "letter": r.letter, "text": r.text} for i, r in enumerate(shown)],
             "questions": schema.questions,

@@ -12,7 +12,9 @@ from annotate.agreement import (
     krippendorff_alpha,
     question_agreement,
 )
+from annotate.models import QueueItemKind
 from annotate.selectors import agreement_report
+from annotate.services.quality import ExpectedAnswer, mark_check_item
 from tests.annotate.exports.helpers import label_by_human, label_by_llm
 from tests.conftest import build_campaign, logged_in, make_user
 
@@ -121,6 +123,35 @@ def test_the_pm_reads_the_agreement_table(campaign, pm, annotator, second_annota
     assert page.status_code == 200
     html = page.content.decode()
     assert "overall" in html and NOT_ENOUGH_DATA in html and "1 items, 1 pairs" in html
+
+
+def test_agreement_covers_regular_items_only_and_the_pages_say_so(pm, annotator, second_annotator):
+    """Check items are left out of the campaign's agreement: qualification items are labelled
+    by candidates before they are admitted, and gold and attention items have expected
+    answers (reported as accuracy on the quality page). The agreement page and the dashboard
+    say which items the figures cover."""
+    campaign = build_campaign(pm=pm, annotators=[annotator, second_annotator], n_instances=5, overlap=2)
+    # Regular items 0 (−2, −2) and 1 (1, 2); the three items made checks below split wide.
+    given = [(-2, -2), (1, 2), (2, -2), (-2, 2), (2, -2)]
+    for first, second in given:
+        label_by_human(campaign, annotator, first)
+        label_by_human(campaign, second_annotator, second)
+    items = list(campaign.instances.order_by("pk"))
+    for instance, kind in zip(items[2:], (QueueItemKind.GOLD, QueueItemKind.ATTENTION, QueueItemKind.QUALIFICATION), strict=True):
+        mark_check_item(
+            campaign=campaign, instance=instance, kind=kind,
+            expected=[ExpectedAnswer(question="overall", code="A-is-clearly-better", tolerance=4)],
+        )
+
+    overall = {q.question: q for q in agreement_report(campaign=campaign)}["overall"]
+    regular = two_raters(*zip(*given[:2], strict=True))
+    assert (overall.human_alpha.n_items, overall.human_alpha.n_pairs) == (2, 2)
+    assert overall.human_alpha.value == pytest.approx(krippendorff_alpha(ratings=regular, ordinal=True).value)
+    client = logged_in(pm)
+    for name in ("campaign_agreement", "campaign_dashboard"):
+        html = client.get(reverse(name, args=[campaign.slug])).content.decode()
+        assert "2 regular items; check items excluded" in html
+        assert "(2 items, 2 pairs)" in html and "(5 items" not in html
 
 
 @pytest.mark.parametrize("who", ["other_pm", "annotator", "researcher", "outsider"])

@@ -14,9 +14,19 @@ from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from annotate.models import Annotation, AnnotationSource, Assignment, CampaignRole, Instance, JobRun
+from annotate.models import (
+    Annotation,
+    AnnotationSource,
+    Assignment,
+    CampaignRole,
+    Instance,
+    JobRun,
+    QueueItemKind,
+)
 from annotate.services.assignments import claim_next_assignment
 from annotate.services.campaigns import add_member
+from annotate.services.imports import import_instances
+from annotate.services.quality import ExpectedAnswer, mark_check_item
 from tests.conftest import build_campaign, make_user, pairwise_rows
 
 
@@ -369,6 +379,46 @@ def test_claim_returns_the_item_blind_with_its_questions_and_is_idempotent(campa
     assert client.post(reverse("api_claim", args=[campaign.slug])).json()["id"] == item["id"]
 
 
+def test_an_annotator_is_never_shown_an_items_import_id_so_a_check_item_is_not_given_away(pm, annotator):
+    """A gold item imported as "gold-0" would give itself away by that id, so no item's import
+    id reaches an annotator (all items: its absence says nothing): the claim names the item by
+    its database id, as the labelling page does ("Item #85"). This removed ``external_id``
+    from the claim, a breaking change for annotator API clients."""
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=0)
+    import_instances(campaign=campaign, data=pairwise_rows(1, prefix="gold"), file_format="generic")
+    import_instances(campaign=campaign, data=pairwise_rows(3, prefix="item"), file_format="generic")
+    gold = Instance.objects.get(campaign=campaign, external_id="gold-0")
+    mark_check_item(
+        campaign=campaign, instance=gold, kind=QueueItemKind.GOLD,
+        expected=[ExpectedAnswer(question="overall", code="A-is-clearly-better")],
+    )
+    client = api_client(annotator)
+    bodies = [
+        client.get(reverse("api_campaigns")).content,
+        client.get(reverse("api_campaign", args=[campaign.slug])).content,
+    ]
+    shown = []
+    while (claim := client.post(reverse("api_claim", args=[campaign.slug]))).status_code == 200:
+        item = claim.json()
+        shown.append(item["item_id"])
+        submitted = client.post(reverse("api_submit", args=[campaign.slug, item["id"]]), submit_body(), format="json")
+        assert submitted.status_code == 201, submitted.content
+        bodies += [claim.content, submitted.content]
+    assert claim.status_code == 204
+    instances = Instance.objects.filter(campaign=campaign)
+    assert sorted(shown) == sorted(instance.pk for instance in instances)  # the gold item included
+    for body in bodies:
+        assert b"external_id" not in body
+        for instance in instances:
+            assert instance.external_id.encode() not in body, body
+
+
+def test_project_managers_and_researchers_still_read_the_import_ids(campaign, pm, researcher):
+    for reader in (pm, researcher):
+        listed = api_client(reader).get(reverse("api_instances", args=[campaign.slug])).json()
+        assert [i["external_id"] for i in listed["results"]] == [f"item-{i}" for i in range(4)]
+
+
 def test_claim_is_204_when_nothing_is_left(pm, annotator):
     campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=0)
     assert api_client(annotator).post(reverse("api_claim", args=[campaign.slug])).status_code == 204
@@ -540,6 +590,16 @@ def test_the_openapi_schema_generates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_the_schema_gives_the_claimed_item_by_database_id_and_no_import_id(pm):
+    client = APIClient()
+    client.force_login(pm)
+    components = client.get(reverse("api_schema"), {"format": "json"}).json()["components"]["schemas"]
+    claimed = components["Assignment"]["properties"]
+    assert "external_id" not in claimed
+    assert claimed["item_id"]["type"] == "integer" and "Item #" in claimed["item_id"]["description"]
+    assert "external_id" in components["Instance"]["properties"]  # project managers' and researchers' view
 
 
 def test_schema_and_docs_are_served_without_a_cdn(pm):

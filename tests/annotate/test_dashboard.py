@@ -399,6 +399,6 @@ def test_dashboard_query_count_does_not_grow_with_the_campaign(pm, size, django_
     # Session, user, campaign with roles (3), then the figures: 3 progress, 1 throughput,
     # 1 cost, 1 models, 4 annotators; the report (computed in the request at this size): the
     # latest report job 1, the capped label count 1, the aggregate 4, agreement 2 (questions,
-    # answers) and the instance tags 1.
-    with django_assert_num_queries(22):
+    # answers over regular items), the regular-item count 1 and the instance tags 1.
+    with django_assert_num_queries(23):
         assert client.get(url).status_code == 200
