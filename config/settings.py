@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.client_ip import parse_trusted_proxies
 from config.env import read_bool, read_choice, read_int, read_int_map, read_list, read_str
 from config.llm_annotators import parse_llm_annotators
 
@@ -193,6 +194,11 @@ SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 # Only behind a proxy that overwrites the header: anyone reaching the server directly could
 # otherwise claim https. The compose default is off; see docker/README.md.
 TRUST_X_FORWARDED_PROTO = read_bool("TRUST_X_FORWARDED_PROTO", False)
+# The reverse proxies (addresses or networks) whose X-Forwarded-For names the client for the
+# login lock and the API throttles; empty = trust no header, the TCP peer is the client. The
+# same variable tells gunicorn which peers may set X-Forwarded-Proto (docker/compose.yaml).
+FORWARDED_ALLOW_IPS = read_list("FORWARDED_ALLOW_IPS", [])
+parse_trusted_proxies(FORWARDED_ALLOW_IPS)  # loud at start on a bad entry
 if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -229,9 +235,10 @@ AXES_LOCKOUT_CALLABLE = "annotate.views.lockout.lockout_response"
 # Every attempt during a lock-out restarts the cool-off; a successful login clears the count.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_RESET_ON_SUCCESS = True
-# The address is the TCP peer (REMOTE_ADDR), never a header a client can write. Behind a reverse
-# proxy that is the proxy, so the lock is per username there; see docker/README.md.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# The address is the TCP peer (REMOTE_ADDR), never a header a client can write, unless the peer
+# is a trusted reverse proxy (FORWARDED_ALLOW_IPS): then it is the right-most X-Forwarded-For hop
+# that is not a trusted proxy (config/client_ip.py). The API throttles count the same address.
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_VERBOSE = False
 
 
