@@ -381,6 +381,10 @@ CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 30
 BEAT_HEARTBEAT_FILE = Path(read_str("BEAT_HEARTBEAT_FILE", str(VAR_DIR / "beat-heartbeat")))
 BEAT_STALE_AFTER_S = read_int("BEAT_STALE_AFTER_S", 120, minimum=31)
+# Beat also records each tick in the database (config/beat.py); where beat is expected, /healthz
+# is 503 once that is older than BEAT_STALE_AFTER_S. On by default outside the embedded quick
+# start (whose worker runs beat with -B beside the web server).
+BEAT_EXPECTED = read_bool("BEAT_EXPECTED", not EMBEDDED)
 
 # --- Cache (DRF throttle counters) -----------------------------------------------------------
 # Throttle histories must be shared by every web worker: Redis in production (CACHE_URL, e.g.
