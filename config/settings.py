@@ -373,6 +373,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": JOB_STALE_AFTER_S / 2,
         "options": {"expires": JOB_STALE_AFTER_S / 2},
     },
+    # Upload files of finished imports past UPLOAD_RETENTION_HOURS (an import deletes its own
+    # as it finishes; this catches those failed by the reaper and files no import refers to).
+    "sweep-upload-files": {
+        "task": "annotate.sweep_upload_files",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat touches BEAT_HEARTBEAT_FILE on every tick (at least every 30 s); `manage.py check_beat`
@@ -421,6 +428,10 @@ IMPORT_MAX_ROWS = read_int("IMPORT_MAX_ROWS", 1_000_000, minimum=1)
 # Uploads waiting for their import job (``imports/`` below it). Never served over HTTP; the web
 # process and the workers must see the same folder.
 MEDIA_ROOT = Path(read_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# An import deletes its upload when it finishes; beat's hourly sweep removes those still there
+# this many hours after the upload (and unreferenced files as old), never one a queued or
+# running import needs.
+UPLOAD_RETENTION_HOURS = read_int("UPLOAD_RETENTION_HOURS", 24, minimum=1)
 # Finished export files (and their dataset cards), one folder per export job.
 EXPORT_DIR = Path(read_str("EXPORT_DIR", str(VAR_DIR / "exports")))
 
