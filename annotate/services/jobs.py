@@ -320,7 +320,7 @@ class DatabaseSession:
     """A PostgreSQL server session (backend), told apart from a later one with a reused pid."""
 
     pid: int
-    started_at: datetime
+    started_at: datetime | None  # None: any session with this pid
 
 
 def current_database_session() -> DatabaseSession | None:
@@ -350,9 +350,12 @@ def end_interrupted_database_session(session: DatabaseSession | None) -> None:
 
     sessions = [session] if session is not None else []
     raw = connection.connection
-    if raw is not None and raw.info.transaction_status == TransactionStatus.ACTIVE:
-        if session is None or raw.info.backend_pid != session.pid:
-            sessions.append(DatabaseSession(pid=raw.info.backend_pid, started_at=None))  # type: ignore[arg-type]
+    if (
+        raw is not None
+        and raw.info.transaction_status == TransactionStatus.ACTIVE
+        and (session is None or raw.info.backend_pid != session.pid)
+    ):
+        sessions.append(DatabaseSession(pid=raw.info.backend_pid, started_at=None))
     connection.close()
     for ended in sessions:
         try:

@@ -13,7 +13,6 @@ from celery import shared_task
 from django.db import connection, transaction
 
 from annotate.models import JobRun
-
 from annotate.services.jobs import run_claimed_job
 from annotate.tasks import JobTask
 
