@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 
 from annotate.services.exports import run_export_job
+from annotate.services.import_uploads import sweep_upload_files
 from annotate.services.imports import run_import_job
 from annotate.services.job_reaper import reap_stale_jobs
 from annotate.services.jobs import TRANSIENT_DATABASE_ERRORS, JobBusy
@@ -59,6 +60,18 @@ def recompute_report(job_id: int) -> None:
 def reap_stale_jobs_task() -> None:
     """Requeue (or fail) the running jobs whose worker is gone; sent by Celery beat."""
     reap_stale_jobs()
+
+
+@shared_task(name="annotate.sweep_upload_files")
+def sweep_upload_files_task() -> None:
+    """Remove upload files of finished imports past UPLOAD_RETENTION_HOURS; sent by Celery beat."""
+    swept = sweep_upload_files()
+    if swept.files_of_finished_imports or swept.orphan_files:
+        logger.info(
+            "Upload sweep: %s files of finished imports, %s orphan files removed",
+            swept.files_of_finished_imports,
+            swept.orphan_files,
+        )
 
 
 @worker_ready.connect

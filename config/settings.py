@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.client_ip import parse_trusted_proxies
 from config.env import read_bool, read_choice, read_int, read_int_map, read_list, read_str
 from config.llm_annotators import parse_llm_annotators
 
@@ -193,6 +194,11 @@ SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 # Only behind a proxy that overwrites the header: anyone reaching the server directly could
 # otherwise claim https. The compose default is off; see docker/README.md.
 TRUST_X_FORWARDED_PROTO = read_bool("TRUST_X_FORWARDED_PROTO", False)
+# The reverse proxies (addresses or networks) whose X-Forwarded-For names the client for the
+# login lock and the API throttles; empty = trust no header, the TCP peer is the client. The
+# same variable tells gunicorn which peers may set X-Forwarded-Proto (docker/compose.yaml).
+FORWARDED_ALLOW_IPS = read_list("FORWARDED_ALLOW_IPS", [])
+parse_trusted_proxies(FORWARDED_ALLOW_IPS)  # loud at start on a bad entry
 if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -229,9 +235,10 @@ AXES_LOCKOUT_CALLABLE = "annotate.views.lockout.lockout_response"
 # Every attempt during a lock-out restarts the cool-off; a successful login clears the count.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_RESET_ON_SUCCESS = True
-# The address is the TCP peer (REMOTE_ADDR), never a header a client can write. Behind a reverse
-# proxy that is the proxy, so the lock is per username there; see docker/README.md.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# The address is the TCP peer (REMOTE_ADDR), never a header a client can write, unless the peer
+# is a trusted reverse proxy (FORWARDED_ALLOW_IPS): then it is the right-most X-Forwarded-For hop
+# that is not a trusted proxy (config/client_ip.py). The API throttles count the same address.
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_VERBOSE = False
 
 
@@ -366,6 +373,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": JOB_STALE_AFTER_S / 2,
         "options": {"expires": JOB_STALE_AFTER_S / 2},
     },
+    # Upload files of finished imports past UPLOAD_RETENTION_HOURS (an import deletes its own
+    # as it finishes; this catches those failed by the reaper and files no import refers to).
+    "sweep-upload-files": {
+        "task": "annotate.sweep_upload_files",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat touches BEAT_HEARTBEAT_FILE on every tick (at least every 30 s); `manage.py check_beat`
@@ -374,6 +388,10 @@ CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 30
 BEAT_HEARTBEAT_FILE = Path(read_str("BEAT_HEARTBEAT_FILE", str(VAR_DIR / "beat-heartbeat")))
 BEAT_STALE_AFTER_S = read_int("BEAT_STALE_AFTER_S", 120, minimum=31)
+# Beat also records each tick in the database (config/beat.py); where beat is expected, /healthz
+# is 503 once that is older than BEAT_STALE_AFTER_S. On by default outside the embedded quick
+# start (whose worker runs beat with -B beside the web server).
+BEAT_EXPECTED = read_bool("BEAT_EXPECTED", not EMBEDDED)
 
 # --- Cache (DRF throttle counters) -----------------------------------------------------------
 # Throttle histories must be shared by every web worker: Redis in production (CACHE_URL, e.g.
@@ -410,6 +428,10 @@ IMPORT_MAX_ROWS = read_int("IMPORT_MAX_ROWS", 1_000_000, minimum=1)
 # Uploads waiting for their import job (``imports/`` below it). Never served over HTTP; the web
 # process and the workers must see the same folder.
 MEDIA_ROOT = Path(read_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# An import deletes its upload when it finishes; beat's hourly sweep removes those still there
+# this many hours after the upload (and unreferenced files as old), never one a queued or
+# running import needs.
+UPLOAD_RETENTION_HOURS = read_int("UPLOAD_RETENTION_HOURS", 24, minimum=1)
 # Finished export files (and their dataset cards), one folder per export job.
 EXPORT_DIR = Path(read_str("EXPORT_DIR", str(VAR_DIR / "exports")))
 

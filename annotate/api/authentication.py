@@ -12,6 +12,8 @@ from rest_framework import authentication, exceptions
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from config.client_ip import client_ip
+
 
 class _LiveRate:
     """Reads the scope's rate when used, not at import (DRF binds ``THROTTLE_RATES`` when its
@@ -22,6 +24,11 @@ class _LiveRate:
     def __init__(self) -> None:
         self.rate = api_settings.DEFAULT_THROTTLE_RATES[self.scope]
         self.num_requests, self.duration = self.parse_rate(self.rate)
+
+    def get_ident(self, request) -> str:
+        # DRF's own reads X-Forwarded-For from anyone (NUM_PROXIES unset): a client could
+        # pick a fresh identity per call. The login lock's address is the one to count.
+        return client_ip(request) or ""
 
 
 class AnonymousCallThrottle(_LiveRate, AnonRateThrottle):

@@ -23,7 +23,14 @@ from annotate.models.campaigns import (
 )
 from annotate.models.invites import Invite, InviteState
 from annotate.models.items import Instance, QueueItem, QueueItemKind, Response, Route
-from annotate.models.jobs import ExportFile, ImportUpload, JobKind, JobRun, JobStatus
+from annotate.models.jobs import (
+    ExportFile,
+    ImportUpload,
+    JobKind,
+    JobRun,
+    JobStatus,
+    SchedulerHeartbeat,
+)
 from annotate.models.labels import Annotation, AnnotationSource, AnswerValue
 from annotate.models.quality import (
     GoldAnswer,
@@ -75,6 +82,7 @@ __all__ = [
     "QueueItemKind",
     "Response",
     "Route",
+    "SchedulerHeartbeat",
     "SkipReason",
     "TaskSchema",
 ]

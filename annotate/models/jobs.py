@@ -144,3 +144,15 @@ class ExportFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SchedulerHeartbeat(models.Model):
+    """When a periodic scheduler (Celery beat, ``name="beat"``) last ticked, written by the
+    scheduler itself, so that any process (``/healthz`` in the web container) can tell a live
+    beat from a dead one without seeing beat's own file."""
+
+    name = models.CharField(max_length=64, unique=True)
+    ticked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} ticked at {self.ticked_at:%Y-%m-%d %H:%M:%S}"

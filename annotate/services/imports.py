@@ -44,6 +44,7 @@ from annotate.services.import_checks import (
     too_large_error,
     unknown_format_error,
 )
+from annotate.services.import_uploads import discard_upload_of_finished_import
 from annotate.services.import_writes import write_instances
 from annotate.services.jobs import (
     JobFailed,
@@ -229,7 +230,8 @@ def start_import_job(
 
 
 def run_import_job(*, job_id: int) -> None:
-    """Run a queued import job. Idempotent.
+    """Run a queued import job. Idempotent. Once the job is finished (succeeded, refused or
+    failed) its stored upload is deleted.
 
     A job whose instances were already committed (a worker lost after the commit, a
     redelivered message) finishes with the count found instead of importing again.
@@ -270,6 +272,12 @@ def run_import_job(*, job_id: int) -> None:
             ) from None
         return summary.as_result()
 
-    run_claimed_job(job_id=job_id, work=work)
+    try:
+        run_claimed_job(job_id=job_id, work=work)
+    finally:
+        # Succeeded, refused or failed: the file has served. A job still QUEUED or RUNNING (a
+        # live worker holds it, this run lost it, its outcome could not be recorded) keeps it
+        # for the run that comes next.
+        discard_upload_of_finished_import(job_id=job_id)
 
 

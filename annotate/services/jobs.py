@@ -315,6 +315,62 @@ def fail_timed_out_job(*, job: JobRun, now: datetime) -> bool:
 # --- Running ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DatabaseSession:
+    """A PostgreSQL server session (backend), told apart from a later one with a reused pid."""
+
+    pid: int
+    started_at: datetime | None  # None: any session with this pid
+
+
+def current_database_session() -> DatabaseSession | None:
+    """This thread's PostgreSQL session (connecting if needed); None on other databases."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        row = cursor.fetchone()
+    return DatabaseSession(pid=row[0], started_at=row[1]) if row else None
+
+
+def end_interrupted_database_session(session: DatabaseSession | None) -> None:
+    """After Celery's soft time limit interrupted the work, maybe in the middle of a query:
+    drop this thread's connection and terminate its server session from a fresh one.
+
+    The exception only stops the client waiting: the server runs the query to its end (hours,
+    for a hung one), holding its transaction's locks, and the connection is left busy (an
+    enclosing ``atomic`` that fails to roll back closes it, and Django then opens a fresh
+    one). ``session`` is the one the work started on; a connection the work opened since and
+    left in the middle of a query is ended too.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        # In the caller's transaction (a job run inline, as tests do) the connection is theirs.
+        return
+    from psycopg.pq import TransactionStatus
+
+    sessions = [session] if session is not None else []
+    raw = connection.connection
+    if (
+        raw is not None
+        and raw.info.transaction_status == TransactionStatus.ACTIVE
+        and (session is None or raw.info.backend_pid != session.pid)
+    ):
+        sessions.append(DatabaseSession(pid=raw.info.backend_pid, started_at=None))
+    connection.close()
+    for ended in sessions:
+        try:
+            with connection.cursor() as cursor:
+                # backend_start tells the session apart from a later one that reuses its pid.
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = %s"
+                    " AND (%s::timestamptz IS NULL OR backend_start = %s) AND pid <> pg_backend_pid()",
+                    [ended.pid, ended.started_at, ended.started_at],
+                )
+        except TRANSIENT_DATABASE_ERRORS:
+            logger.warning("The interrupted job's database session %s was not ended", ended.pid, exc_info=True)
+            connection.close()
+
+
 class JobHeartbeat:
     """Touches the job's heartbeat every ``interval_s`` seconds from its own thread (and so its
     own database connection) while the work runs, whether or not the work reports progress.
@@ -458,8 +514,11 @@ def run_claimed_job(*, job_id: int, work: Callable[[JobRun, JobProgress], dict])
     beating = not connection.in_atomic_block
     if beating:
         heartbeat.start()
+    session = None
     try:
         try:
+            # Where the work started, so that a soft time limit can end its server session.
+            session = current_database_session()
             result = work(job, JobProgress(job))
         except JobLost:
             logger.warning("JobRun %s: taken over by another worker; this run stops", job_id)
@@ -468,7 +527,9 @@ def run_claimed_job(*, job_id: int, work: Callable[[JobRun, JobProgress], dict])
             fail_job(job=job, error=str(exc), details=exc.details)
             return
         except SoftTimeLimitExceeded:
-            # Celery's soft limit: the work's transaction was rolled back; its files go too.
+            # Celery's soft limit: the work's transaction is rolled back (its query stopped and
+            # its session ended on the server); its files go too.
+            end_interrupted_database_session(session)
             if fail_job(job=job, error=timed_out_error(job.kind)):
                 discard_partial_output(job)
             return

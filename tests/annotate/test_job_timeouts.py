@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import connection
 from django.utils import timezone
 
 from annotate.models import JobRun, JobStatus
@@ -24,7 +25,7 @@ from annotate.services.jobs import (
     run_claimed_job,
 )
 from tests.annotate.test_job_recovery import queued_import
-from tests.conftest import build_campaign, make_user
+from tests.conftest import build_campaign, is_postgres, make_user
 
 
 @pytest.fixture
@@ -144,3 +145,65 @@ def test_a_jobs_message_carries_its_kinds_soft_and_hard_time_limits(
         1200,
         1200 + HARD_TIME_LIMIT_GRACE_S,
     )
+
+
+# --- A real worker -------------------------------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+@pytest.mark.skipif(not is_postgres(), reason="hangs in pg_sleep")
+@pytest.mark.parametrize("where", ["sleep", "database", "transaction"])
+def test_a_real_worker_fails_a_job_past_its_soft_time_limit_naming_the_limit_and_runs_the_next(
+    transactional_db, settings, tmp_path, where
+):
+    from annotate.models import JobKind
+    from annotate.services.jobs import create_job, enqueue_job
+    from tests.annotate.hanging_job_tasks import HANGING_JOB_TASK
+    from tests.annotate.test_job_recovery import WorkerProcess, purge_broker, wait_for
+
+    limit_s = 10  # JOB_KIND_TIMEOUT_S's minimum
+    # The sender puts the limit on the message; the worker names it in the error: both read it.
+    settings.JOB_KIND_TIMEOUT_S = {"routing": limit_s}
+    purge_broker()
+    worker = WorkerProcess(
+        queues="default", log=tmp_path / "worker.log", JOB_KIND_TIMEOUT_S=f"routing={limit_s}"
+    )
+    worker.command += ["--include", "tests.annotate.hanging_job_tasks"]
+    worker.start()
+    try:
+        following = create_job(kind=JobKind.ROUTING, campaign=None, params={"hang_s": 0})
+        # "transaction" hangs holding a lock on the following job's row: that job can be
+        # claimed only once the hung query's server session is gone, not when its 120 s end.
+        hung = create_job(
+            kind=JobKind.ROUTING,
+            campaign=None,
+            params={"hang_s": 120, "where": where, "lock_job_id": following.pk},
+        )
+        enqueue_job(job=hung, task_name=HANGING_JOB_TASK)
+        enqueue_job(job=following, task_name=HANGING_JOB_TASK)
+
+        finished = JobRun.objects.filter(status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED])
+        wait_for(
+            lambda: finished.filter(pk__in=[hung.pk, following.pk]).count() == 2,
+            timeout=limit_s + 40,
+            what="both jobs to finish",
+            workers=[worker],
+        )
+    finally:
+        worker.stop()
+        purge_broker()
+
+    hung.refresh_from_db()
+    following.refresh_from_db()
+    assert hung.status == JobStatus.FAILED, worker.log_tail()
+    assert hung.error.startswith(f"The job ran longer than its time limit ({limit_s} s for routing jobs)")
+    # Celery starts the clock as the task starts, a moment before the claim writes started_at.
+    assert limit_s - 1 <= (hung.finished_at - hung.started_at).total_seconds() < limit_s + 15
+    assert hung.attempts == 1
+    assert (following.status, following.result) == (JobStatus.SUCCEEDED, {"hung_s": 0})
+    assert following.started_at >= hung.finished_at  # one pool child: it ran after the hung job
+    with connection.cursor() as cursor:
+        # The interrupted query was stopped on the server too, not left running to its end.
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'")
+        assert cursor.fetchone()[0] == 0

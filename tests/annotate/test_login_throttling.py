@@ -162,3 +162,83 @@ def test_the_default_rates_come_from_settings():
     assert rates["anon"] and rates["user"]
     names = api_settings.DEFAULT_THROTTLE_CLASSES
     assert any("Anon" in c.__name__ for c in names) and any("User" in c.__name__ for c in names)
+
+
+# --- Behind a reverse proxy ------------------------------------------------------------------------
+# The compose proxy is one TCP peer for every client; it appends the address it saw to
+# X-Forwarded-For. Trusted (FORWARDED_ALLOW_IPS), the client is that right-most hop.
+
+PROXY = "172.18.0.2"
+
+
+def behind_the_proxy(client_address: str, *, sent_by_client: str = "") -> Client:
+    """A browser at ``client_address`` reaching us through the proxy; ``sent_by_client`` is
+    an X-Forwarded-For the browser wrote itself, which the proxy passes on before its own hop."""
+    forwarded = f"{sent_by_client}, {client_address}" if sent_by_client else client_address
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+
+
+@pytest.fixture
+def trusted_proxy(settings):
+    settings.FORWARDED_ALLOW_IPS = ["127.0.0.1", "172.16.0.0/12"]
+
+
+def test_behind_a_trusted_proxy_one_client_locking_itself_out_leaves_another_able_to_log_in(
+    user, trusted_proxy
+):
+    attacker = behind_the_proxy("203.0.113.7")
+    for _ in range(LIMIT):
+        log_in(attacker, "guess")
+    assert log_in(attacker, "victim-pw").status_code == 429
+
+    colleague = behind_the_proxy("198.51.100.20")
+    assert log_in(colleague, "victim-pw").status_code == 302
+    assert is_logged_in(colleague)
+    assert AccessAttempt.objects.get(username="victim").ip_address == "203.0.113.7"
+
+
+def test_behind_a_trusted_proxy_a_forged_left_most_hop_does_not_dodge_the_lock(user, trusted_proxy):
+    for n in range(LIMIT):
+        log_in(behind_the_proxy("203.0.113.7", sent_by_client=f"10.9.9.{n}"), "guess")
+
+    forged = behind_the_proxy("203.0.113.7", sent_by_client="198.51.100.20")
+    assert log_in(forged, "victim-pw").status_code == 429
+
+
+def test_a_client_reaching_the_server_directly_cannot_dodge_the_lock_with_x_forwarded_for(
+    user, trusted_proxy
+):
+    for n in range(LIMIT):
+        direct = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+        log_in(direct, "guess")
+
+    spoofing = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert log_in(spoofing, "victim-pw").status_code == 429
+    assert AccessAttempt.objects.get(username="victim").ip_address == "203.0.113.7"
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(user, settings):
+    settings.FORWARDED_ALLOW_IPS = []
+    for n in range(LIMIT):
+        log_in(behind_the_proxy(f"203.0.113.{n}"), "guess")
+    assert log_in(behind_the_proxy("198.51.100.20"), "victim-pw").status_code == 429
+
+
+def test_an_anonymous_api_client_cannot_reset_its_rate_by_writing_x_forwarded_for(db):
+    with _rates(anon="2/min"):
+        statuses = [
+            APIClient(HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").get(reverse("api_schema")).status_code
+            for n in range(3)
+        ]
+    assert statuses == [200, 200, 429]
+
+
+def test_a_wildcard_trusted_proxy_list_is_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.client_ip import parse_trusted_proxies
+
+    with pytest.raises(ImproperlyConfigured, match="trust X-Forwarded-For from anyone"):
+        parse_trusted_proxies(["*"])
+    with pytest.raises(ImproperlyConfigured, match="'proxy' is not an address"):
+        parse_trusted_proxies(["proxy"])
