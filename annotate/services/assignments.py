@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -26,11 +27,13 @@ from annotate.models import (
     AssignmentStatus,
     Campaign,
     CampaignStatus,
+    Instance,
     QueueItem,
     Response,
     SkipReason,
 )
 from annotate.selectors import open_queue_items, open_queue_items_for
+from annotate.sql_rows import attach_related, columns_of, table_of
 
 # How many rounds a contended claim tries before waiting for row locks.
 _CLAIM_ATTEMPTS = 5
@@ -47,14 +50,28 @@ class SkipRejected(Exception):
 
 
 def get_current_assignment(*, campaign: Campaign, annotator) -> Assignment | None:
-    """The annotator's open lease in this campaign (expired or not), oldest first."""
+    """The annotator's open lease in this campaign (expired or not), oldest first, with its
+    instance. Read on every claim and task page: a fixed statement (annotate.sql_rows)."""
+    assignment_cols, instance_cols = columns_of(Assignment), columns_of(Instance)
+    with connection.cursor() as cursor:
+        cursor.execute(_current_assignment_sql(), [campaign.pk, annotator.pk, AssignmentStatus.LEASED.value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment = assignment_cols.instance(row)
+    attach_related(assignment, "instance", instance_cols.instance(row, len(assignment_cols)))
+    return assignment
+
+
+@lru_cache(maxsize=None)
+def _current_assignment_sql() -> str:
+    """The read of :func:`get_current_assignment` (params: campaign id, annotator id, LEASED);
+    its ORDER BY is the ``(campaign, annotator, status)`` lookup's, oldest lease first."""
     return (
-        Assignment.objects.filter(
-            campaign=campaign, annotator=annotator, status=AssignmentStatus.LEASED
-        )
-        .select_related("instance")
-        .order_by("leased_at", "id")
-        .first()
+        f"SELECT {columns_of(Assignment).select('a')}, {columns_of(Instance).select('i')}"
+        f" FROM {table_of(Assignment)} a INNER JOIN {table_of(Instance)} i ON i.id = a.instance_id"
+        " WHERE a.campaign_id = %s AND a.annotator_id = %s AND a.status = %s"
+        " ORDER BY a.leased_at ASC, a.id ASC LIMIT 1"
     )
 
 
