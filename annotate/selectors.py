@@ -6,10 +6,10 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
@@ -25,14 +25,18 @@ from annotate.models import (
     Campaign,
     CampaignMembership,
     CampaignRole,
+    GuidelineVersion,
     Instance,
     JobKind,
     JobRun,
+    QualitySettings,
     QueueItem,
     QueueItemKind,
     Response,
     Route,
+    TaskSchema,
 )
+from annotate.sql_rows import attach_related, columns_of, table_of
 
 
 def campaigns_visible_to(user) -> QuerySet[Campaign]:
@@ -55,14 +59,44 @@ def campaign_and_roles(*, user, slug: str) -> tuple[Campaign | None, set[str]]:
             Campaign.objects.select_related("task_schema", "guidelines", "quality_settings").filter(slug=slug).first()
         )
         return campaign, (roles_in_campaign(user=user, campaign=campaign) if campaign else set())
-    memberships = list(
-        CampaignMembership.objects.filter(user=user, campaign__slug=slug, is_active=True).select_related(
-            "campaign__task_schema", "campaign__guidelines", "campaign__quality_settings"
-        )
+    # Every workspace request runs this read: a fixed statement (annotate.sql_rows), not an
+    # ORM query compiled per request. One row per active membership of the user in it.
+    campaign_cols, schema_cols, guidelines_cols, quality_cols = (
+        columns_of(Campaign), columns_of(TaskSchema), columns_of(GuidelineVersion), columns_of(QualitySettings)
     )
-    if not memberships:
+    with connection.cursor() as cursor:
+        cursor.execute(_campaign_and_roles_sql(), [user.pk, slug, True])
+        rows = cursor.fetchall()
+    if not rows:
         return None, set()
-    return memberships[0].campaign, {m.role for m in memberships}
+    row = rows[0]
+    offset = 1
+    campaign = campaign_cols.instance(row, offset)
+    offset += len(campaign_cols)
+    attach_related(campaign, "task_schema", schema_cols.instance(row, offset))
+    offset += len(schema_cols)
+    attach_related(campaign, "guidelines", guidelines_cols.instance(row, offset))
+    offset += len(guidelines_cols)
+    quality = quality_cols.instance(row, offset)
+    if quality is not None:
+        attach_related(quality, "campaign", campaign)
+    attach_related(campaign, "quality_settings", quality)
+    return campaign, {r[0] for r in rows}
+
+
+@lru_cache(maxsize=None)
+def _campaign_and_roles_sql() -> str:
+    """The member's read of :func:`campaign_and_roles`: the membership rows' roles with the
+    campaign, its task schema, guidelines and quality settings (params: user id, slug, True)."""
+    return (
+        f"SELECT m.role, {columns_of(Campaign).select('c')}, {columns_of(TaskSchema).select('ts')},"
+        f" {columns_of(GuidelineVersion).select('g')}, {columns_of(QualitySettings).select('q')}"
+        f" FROM {table_of(CampaignMembership)} m INNER JOIN {table_of(Campaign)} c ON c.id = m.campaign_id"
+        f" LEFT JOIN {table_of(TaskSchema)} ts ON ts.id = c.task_schema_id"
+        f" LEFT JOIN {table_of(GuidelineVersion)} g ON g.id = c.guidelines_id"
+        f" LEFT JOIN {table_of(QualitySettings)} q ON q.campaign_id = c.id"
+        " WHERE m.user_id = %s AND c.slug = %s AND m.is_active = %s"
+    )
 
 
 def roles_in_campaign(*, user, campaign: Campaign) -> set[str]:
@@ -379,35 +413,59 @@ def open_queue_items(*, campaign: Campaign) -> QuerySet[QueueItem]:
     )
 
 
+def _not_theirs(*, annotator) -> Exists:
+    return Exists(
+        Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
+            status=AssignmentStatus.EXPIRED
+        )
+    )
+
+
 def open_queue_items_for(*, campaign: Campaign, annotator) -> QuerySet[QueueItem]:
     """The open items ``annotator`` may be given: not ones they hold, submitted or skipped
-    (their own expired lease does not count: they may get that item back)."""
-    theirs = Assignment.objects.filter(instance_id=OuterRef("instance_id"), annotator=annotator).exclude(
-        status=AssignmentStatus.EXPIRED
-    )
+    (their own expired lease does not count: they may get that item back), narrowed by
+    quality control."""
     from annotate.selectors_quality import gate_queue_items  # issue 17: quality control
 
-    items = open_queue_items(campaign=campaign).exclude(Exists(theirs))
+    items = open_queue_items(campaign=campaign).exclude(_not_theirs(annotator=annotator))
     return gate_queue_items(campaign=campaign, annotator=annotator, items=items)
+
+
+def open_queue_items_for_sql(*, campaign: Campaign, annotator, columns: str = "q.id") -> tuple[str, list]:
+    """:func:`open_queue_items_for` as a fixed SELECT of ``columns`` (queue items aliased
+    ``q``), unordered, with its params: for the hot path's reads, which would otherwise
+    build and compile the same ORM query on every request (annotate.sql_rows). Tested to
+    select the same rows as the queryset, quality gates included."""
+    from annotate.selectors_quality import queue_gate
+
+    gate = queue_gate(
+        campaign=campaign,
+        annotator=annotator,
+        ungated_items=lambda: open_queue_items(campaign=campaign).exclude(_not_theirs(annotator=annotator)),
+    )
+    gate_sql, gate_params = gate.sql("q")
+    sql = (
+        f"SELECT {columns} FROM {table_of(QueueItem)} q"
+        " WHERE q.campaign_id = %s AND q.slots_taken < q.required_overlap AND NOT q.route = %s"
+        f" AND NOT EXISTS (SELECT 1 FROM {table_of(Assignment)} u"
+        " WHERE u.instance_id = q.instance_id AND u.annotator_id = %s AND NOT u.status = %s)"
+        f"{gate_sql}"
+    )
+    return sql, [campaign.pk, Route.LLM.value, annotator.pk, AssignmentStatus.EXPIRED.value, *gate_params]
 
 
 def get_annotator_progress(*, campaign: Campaign, annotator) -> AnnotatorProgress:
     """The annotator's done and open counts and what remains for them, in one statement (every
-    task page shows it: one round trip and one compiled query fewer than two)."""
+    task page shows it: one round trip, and no ORM query compiled)."""
     # Counted up to a cap, so the cost of showing progress does not grow with the campaign.
-    remaining = open_queue_items_for(campaign=campaign, annotator=annotator).values("pk")[: REMAINING_COUNT_CAP + 1]
-    try:
-        remaining_sql, remaining_params = remaining.query.get_compiler(using=remaining.db).as_sql()
-    except EmptyResultSet:  # quality control holds back every item (``none()``): no rows
-        remaining_sql, remaining_params = "SELECT 1 WHERE 1 = 0", ()
-    table = connection.ops.quote_name(Assignment._meta.db_table)
+    remaining_sql, remaining_params = open_queue_items_for_sql(campaign=campaign, annotator=annotator)
     with connection.cursor() as cursor:
         cursor.execute(
             # The outer table is aliased, so nothing in the remaining count can refer to it.
             "SELECT COALESCE(SUM(CASE WHEN mine.status = %s THEN 1 ELSE 0 END), 0),"
             " COALESCE(SUM(CASE WHEN mine.status = %s THEN 1 ELSE 0 END), 0),"
-            f" (SELECT COUNT(*) FROM ({remaining_sql}) AS remaining)"
-            f" FROM {table} AS mine WHERE mine.campaign_id = %s AND mine.annotator_id = %s",
+            f" (SELECT COUNT(*) FROM ({remaining_sql} LIMIT {REMAINING_COUNT_CAP + 1}) AS remaining)"
+            f" FROM {table_of(Assignment)} AS mine WHERE mine.campaign_id = %s AND mine.annotator_id = %s",
             [AssignmentStatus.SUBMITTED.value, AssignmentStatus.LEASED.value, *remaining_params, campaign.pk, annotator.pk],
         )
         done, open_now, remaining_count = cursor.fetchone()

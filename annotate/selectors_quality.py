@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
@@ -98,33 +99,70 @@ def get_qualification_result(*, campaign: Campaign, annotator) -> QualificationR
     return QualificationResult.objects.filter(campaign=campaign, annotator=annotator).first()
 
 
-def gate_queue_items(*, campaign: Campaign, annotator, items: QuerySet[QueueItem]) -> QuerySet[QueueItem]:
-    """Narrow ``items`` (the annotator's open items) by quality control: only qualification
-    items until the test is decided, nothing after failing it. Gold items and attention
-    checks with a rate (one in N) are mixed in unannounced: such a check is handed out only
-    when one is due, and otherwise held back (a kind without a rate is handed out like any
-    other item)."""
+@dataclass(frozen=True)
+class QueueGate:
+    """What quality control lets one annotator be given now: nothing, only items of
+    ``only_kinds`` (when set), and never items of ``excluded_kinds``."""
+
+    nothing: bool = False
+    only_kinds: tuple[str, ...] = ()
+    excluded_kinds: tuple[str, ...] = ()
+
+    def apply(self, items: QuerySet[QueueItem]) -> QuerySet[QueueItem]:
+        if self.nothing:
+            return items.none()
+        if self.only_kinds:
+            items = items.filter(kind__in=self.only_kinds)
+        if self.excluded_kinds:
+            items = items.exclude(kind__in=self.excluded_kinds)
+        return items
+
+    def sql(self, alias: str) -> tuple[str, list[str]]:
+        """The same narrowing as ``AND ...`` conditions on queue items aliased ``alias``
+        (``kind`` is never null), with their params."""
+        if self.nothing:
+            return " AND 1 = 0", []
+        conditions, params = "", []
+        for kinds, negate in ((self.only_kinds, ""), (self.excluded_kinds, "NOT ")):
+            if kinds:
+                conditions += f" AND {negate}{alias}.kind IN ({', '.join(['%s'] * len(kinds))})"
+                params += list(kinds)
+        return conditions, params
+
+
+def queue_gate(*, campaign: Campaign, annotator, ungated_items: Callable[[], QuerySet[QueueItem]]) -> QueueGate:
+    """Quality control's narrowing of the annotator's open items: only qualification items
+    until the test is decided, nothing after failing it. Gold items and attention checks with
+    a rate (one in N) are mixed in unannounced: such a check is handed out only when one is
+    due, and otherwise held back (a kind without a rate is handed out like any other item).
+    ``ungated_items``: the annotator's open items before the gate, asked only when a check is
+    due (is one of the due kinds open?)."""
     settings = get_quality_settings(campaign=campaign)
     if qualification_required(campaign=campaign):
         result = get_qualification_result(campaign=campaign, annotator=annotator)
         if result is None:
-            return items.filter(kind=QueueItemKind.QUALIFICATION)
+            return QueueGate(only_kinds=(QueueItemKind.QUALIFICATION.value,))
         if not result.passed:
-            return items.none()
-    items = items.exclude(kind=QueueItemKind.QUALIFICATION)
+            return QueueGate(nothing=True)
+    no_qualification = (QueueItemKind.QUALIFICATION.value,)
     rates = {
         kind: every
         for kind, every in ((QueueItemKind.GOLD, settings.gold_every), (QueueItemKind.ATTENTION, settings.attention_check_every))
         if every
     }
     if not rates:
-        return items
+        return QueueGate(excluded_kinds=no_qualification)
     due = check_kinds_due(campaign=campaign, annotator=annotator, rates=rates)
     if due:
-        checks = items.filter(kind__in=due)
-        if checks.exists():
+        checks = QueueGate(only_kinds=tuple(str(kind) for kind in due), excluded_kinds=no_qualification)
+        if checks.apply(ungated_items()).exists():
             return checks
-    return items.exclude(kind__in=list(rates))
+    return QueueGate(excluded_kinds=no_qualification + tuple(str(kind) for kind in rates))
+
+
+def gate_queue_items(*, campaign: Campaign, annotator, items: QuerySet[QueueItem]) -> QuerySet[QueueItem]:
+    """Narrow ``items`` (the annotator's open items) by quality control (:func:`queue_gate`)."""
+    return queue_gate(campaign=campaign, annotator=annotator, ungated_items=lambda: items).apply(items)
 
 
 def check_kinds_due(*, campaign: Campaign, annotator, rates: dict[str, int]) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -26,11 +27,14 @@ from annotate.models import (
     AssignmentStatus,
     Campaign,
     CampaignStatus,
+    Instance,
     QueueItem,
     Response,
+    Route,
     SkipReason,
 )
-from annotate.selectors import open_queue_items, open_queue_items_for
+from annotate.selectors import open_queue_items_for, open_queue_items_for_sql
+from annotate.sql_rows import attach_related, columns_of, table_of
 
 # How many rounds a contended claim tries before waiting for row locks.
 _CLAIM_ATTEMPTS = 5
@@ -47,21 +51,40 @@ class SkipRejected(Exception):
 
 
 def get_current_assignment(*, campaign: Campaign, annotator) -> Assignment | None:
-    """The annotator's open lease in this campaign (expired or not), oldest first."""
+    """The annotator's open lease in this campaign (expired or not), oldest first, with its
+    instance. Read on every claim and task page: a fixed statement (annotate.sql_rows)."""
+    assignment_cols, instance_cols = columns_of(Assignment), columns_of(Instance)
+    with connection.cursor() as cursor:
+        cursor.execute(_current_assignment_sql(), [campaign.pk, annotator.pk, AssignmentStatus.LEASED.value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment = assignment_cols.instance(row)
+    attach_related(assignment, "instance", instance_cols.instance(row, len(assignment_cols)))
+    return assignment
+
+
+@lru_cache(maxsize=None)
+def _current_assignment_sql() -> str:
+    """The read of :func:`get_current_assignment` (params: campaign id, annotator id, LEASED);
+    its ORDER BY is the ``(campaign, annotator, status)`` lookup's, oldest lease first."""
     return (
-        Assignment.objects.filter(
-            campaign=campaign, annotator=annotator, status=AssignmentStatus.LEASED
-        )
-        .select_related("instance")
-        .order_by("leased_at", "id")
-        .first()
+        f"SELECT {columns_of(Assignment).select('a')}, {columns_of(Instance).select('i')}"
+        f" FROM {table_of(Assignment)} a INNER JOIN {table_of(Instance)} i ON i.id = a.instance_id"
+        " WHERE a.campaign_id = %s AND a.annotator_id = %s AND a.status = %s"
+        " ORDER BY a.leased_at ASC, a.id ASC LIMIT 1"
     )
 
 
 def _holds_a_lease(*, campaign: Campaign, annotator) -> bool:
     """Whether the annotator has an open lease in this campaign (the rows of
     :func:`get_current_assignment`)."""
-    return Assignment.objects.filter(campaign=campaign, annotator=annotator, status=AssignmentStatus.LEASED).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table_of(Assignment)} WHERE campaign_id = %s AND annotator_id = %s AND status = %s LIMIT 1",
+            [campaign.pk, annotator.pk, AssignmentStatus.LEASED.value],
+        )
+        return cursor.fetchone() is not None
 
 
 def claim_next_assignment(
@@ -132,16 +155,7 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
         # query is a third of the full read's cost to build.
         if _holds_a_lease(campaign=campaign, annotator=annotator):
             return get_current_assignment(campaign=campaign, annotator=annotator)
-        theirs_expired = Assignment.objects.filter(
-            instance_id=OuterRef("instance_id"), annotator=annotator, status=AssignmentStatus.EXPIRED
-        )
-        candidates = (
-            _open_items(campaign=campaign, annotator=annotator)
-            .annotate(theirs_expired=Exists(theirs_expired))
-            .select_related("instance")
-            .select_for_update(skip_locked=not wait, of=("self",))
-        )
-        item = _first_open_item(campaign=campaign, candidates=candidates)
+        item = _first_open_item(campaign=campaign, annotator=annotator, wait=wait)
         if item is None:
             return None
         # Conditional UPDATE: a slot is taken only while one is free.
@@ -194,15 +208,32 @@ def _lock_claims_of(*, campaign: Campaign, annotator) -> None:
         )
 
 
-def _first_open_item(*, campaign: Campaign, candidates):
-    """The first item of ``candidates`` (the annotator's open items, in hand-out order), read
-    in a way whose cost does not grow with the annotator's own history.
+def _candidates(*, campaign: Campaign, annotator, wait: bool):
+    """The annotator's open items, locked as read, with their instance and whether the
+    annotator's own expired lease is on them (``theirs_expired``)."""
+    theirs_expired = Assignment.objects.filter(
+        instance_id=OuterRef("instance_id"), annotator=annotator, status=AssignmentStatus.EXPIRED
+    )
+    return (
+        _open_items(campaign=campaign, annotator=annotator)
+        .annotate(theirs_expired=Exists(theirs_expired))
+        .select_related("instance")
+        .select_for_update(skip_locked=not wait, of=("self",))
+    )
+
+
+def _first_open_item(*, campaign: Campaign, annotator, wait: bool) -> QueueItem | None:
+    """The first of the annotator's open items in hand-out order, locked (skipping rows other
+    claims hold unless ``wait``), read in a way whose cost does not grow with the annotator's
+    own history.
 
     An annotator far ahead of the others has submitted many items still waiting for their
     other overlap slots: those come first in hand-out order and are not theirs to take, so a
     plain scan would step over all of them. Instead: the first items of the campaign's open
     list (a fixed window); if all are theirs, the first untouched item (no slot taken, which
     their own work never is); only then the plain scan, so an open item is never missed.
+    The window's two reads, every claim's, are fixed statements (annotate.sql_rows); the
+    rarer fallbacks are ORM queries.
     """
     # The window's ids are read first, as a list, and its rows sorted by an expression the
     # open-items index cannot serve: either way (``pk IN (SELECT ... LIMIT 64)``, or the list
@@ -210,15 +241,53 @@ def _first_open_item(*, campaign: Campaign, candidates):
     # index order whenever the window held only the annotator's own items: 260 ms a claim
     # at 10,000 items, growing with the campaign (bench/bench_load.py, issue 18). This way it
     # fetches the 64 rows by primary key and sorts them: the same order, whatever the size.
-    window = list(open_queue_items(campaign=campaign).values_list("pk", flat=True)[:_CLAIM_WINDOW])
-    in_window = candidates.filter(pk__in=window).order_by(
-        F("priority").desc(), (F("slots_taken") + 0).desc(), "id"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT q.id FROM {table_of(QueueItem)} q"
+            " WHERE q.campaign_id = %s AND q.slots_taken < q.required_overlap AND NOT q.route = %s"
+            " ORDER BY q.priority DESC, q.slots_taken DESC, q.id ASC"
+            f" LIMIT {_CLAIM_WINDOW}",
+            [campaign.pk, Route.LLM.value],
+        )
+        window = [row[0] for row in cursor.fetchall()]
+    item = _first_in_window(campaign=campaign, annotator=annotator, window=window, wait=wait) if window else None
+    if item is not None:
+        return item
+    candidates = _candidates(campaign=campaign, annotator=annotator, wait=wait)
+    return candidates.filter(slots_taken=0).first() or candidates.first()
+
+
+def _first_in_window(*, campaign: Campaign, annotator, window: list[int], wait: bool) -> QueueItem | None:
+    """The first of ``_candidates`` among the queue items ``window``, as one fixed statement."""
+    item_cols, instance_cols = columns_of(QueueItem), columns_of(Instance)
+    open_sql, params = open_queue_items_for_sql(
+        campaign=campaign,
+        annotator=annotator,
+        columns=(
+            f"{item_cols.select('q')}, EXISTS(SELECT 1 FROM {table_of(Assignment)} x WHERE x.instance_id = q.instance_id"
+            f" AND x.annotator_id = %s AND x.status = %s), {instance_cols.select('i')}"
+        ),
     )
-    return (
-        (in_window.first() if window else None)
-        or candidates.filter(slots_taken=0).first()
-        or candidates.first()
+    # The columns' params come before the WHERE clause's; the instance joins after FROM.
+    open_sql = open_sql.replace(
+        f" FROM {table_of(QueueItem)} q", f" FROM {table_of(QueueItem)} q INNER JOIN {table_of(Instance)} i ON i.id = q.instance_id", 1
     )
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = " FOR UPDATE OF q" + ("" if wait else " SKIP LOCKED")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{open_sql} AND q.id IN ({', '.join(['%s'] * len(window))})"
+            f" ORDER BY q.priority DESC, (q.slots_taken + 0) DESC, q.id ASC LIMIT 1{lock}",
+            [annotator.pk, AssignmentStatus.EXPIRED.value, *params, *window],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    item = item_cols.instance(row)
+    item.theirs_expired = bool(row[len(item_cols)])
+    attach_related(item, "instance", instance_cols.instance(row, len(item_cols) + 1))
+    return item
 
 
 def display_order_for(*, campaign: Campaign, positions: list[int]) -> list[int]:

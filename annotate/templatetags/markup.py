@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 
 import markdown
 import nh3
@@ -152,9 +153,27 @@ def _markdown() -> markdown.Markdown:
     return md.reset()
 
 
+# An item's prompt and responses are shown to each of its (overlap) annotators, and again
+# on the next-item call after submit-and-next: rendered once per process per text. Texts
+# longer than this are rendered each time (the cache stays within about 32 MB per process).
+_CACHED_TEXT_CHARS = 32_000
+_CACHED_TEXTS = 1_024
+
+
 def render_markdown_safely(text: str) -> str:
-    """HTML for ``text`` as Markdown, raw HTML shown as text, safe to mark safe."""
-    return sanitise_rendered_html(_markdown().convert(text or ""))
+    """HTML for ``text`` as Markdown, raw HTML shown as text, safe to mark safe. A pure
+    function of ``text`` (the Markdown instance is reset per call), so its result is cached."""
+    text = text or ""
+    if len(text) <= _CACHED_TEXT_CHARS:
+        return _render_markdown_cached(text)
+    return _render_markdown(text)
+
+
+def _render_markdown(text: str) -> str:
+    return sanitise_rendered_html(_markdown().convert(text))
+
+
+_render_markdown_cached = lru_cache(maxsize=_CACHED_TEXTS)(_render_markdown)
 
 
 @register.filter(name="markdown")
