@@ -293,6 +293,8 @@ class Ours:
             "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/3"),
             # As compose: the cache (rate-limit counters) in Redis.
             "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/4"),
+            # The benchmark runs no Celery beat; without this /healthz (its readiness probe) is 503.
+            "BEAT_EXPECTED": "0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "STATIC_ROOT": str(self.static_root),
             "SECURE_SSL_REDIRECT": "0",
