@@ -68,16 +68,6 @@ class WorkerKilled(BaseException):
 
 
 @pytest.fixture
-def sent_tasks(monkeypatch):
-    """Tasks sent to the broker, as (name, options); nothing reaches the real broker."""
-    from config.celery import app
-
-    sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append((name, options)))
-    return sent
-
-
-@pytest.fixture
 def pm(db):
     return make_user("pm")
 

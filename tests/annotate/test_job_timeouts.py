@@ -33,16 +33,6 @@ def pm(db):
     return make_user("pm")
 
 
-@pytest.fixture
-def sent_tasks(monkeypatch):
-    """Tasks sent to the broker, as (name, options); nothing reaches the real broker."""
-    from config.celery import app
-
-    sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append((name, options)))
-    return sent
-
-
 def started_ago(job: JobRun, *, seconds: float) -> None:
     """The job's attempt started ``seconds`` ago; its heartbeat is fresh (its worker is alive)."""
     now = timezone.now()

@@ -30,15 +30,6 @@ def media_root(settings, tmp_path) -> Path:
 
 
 @pytest.fixture
-def sent_tasks(monkeypatch):
-    from config.celery import app
-
-    sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append((name, options)))
-    return sent
-
-
-@pytest.fixture
 def campaign(db):
     return build_campaign(pm=make_user("pm"), n_instances=0)
 
