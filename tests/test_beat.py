@@ -31,22 +31,27 @@ def test_check_beat_fails_when_beat_never_wrote_its_heartbeat(settings, tmp_path
         call_command("check_beat")
 
 
-def test_a_running_beat_passes_the_check_and_a_stopped_one_fails_it(settings, tmp_path, capsys):
-    heartbeat = tmp_path / "beat-heartbeat"
-    settings.BEAT_HEARTBEAT_FILE = heartbeat
-    settings.BEAT_STALE_AFTER_S = 120
-    env = {
+def start_beat(tmp_path, heartbeat, **env: str) -> subprocess.Popen:
+    environment = {
         **os.environ,
         "VAR_DIR": str(tmp_path),
         "EMBEDDED": "1",
         "CELERY_BROKER_URL": "filesystem://",  # beat only sends; no broker server needed
         "CELERY_BROKER_DIR": str(tmp_path / "broker"),
         "BEAT_HEARTBEAT_FILE": str(heartbeat),
+        **env,
     }
-    beat = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
-        cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def test_a_running_beat_passes_the_check_and_a_stopped_one_fails_it(settings, tmp_path, capsys):
+    heartbeat = tmp_path / "beat-heartbeat"
+    settings.BEAT_HEARTBEAT_FILE = heartbeat
+    settings.BEAT_STALE_AFTER_S = 120
+    beat = start_beat(tmp_path, heartbeat)
     try:
         deadline = time.monotonic() + 60
         while not heartbeat.exists() and time.monotonic() < deadline:
@@ -69,22 +74,6 @@ def test_the_compose_beat_service_is_health_checked_with_check_beat():
 
     beat = yaml.safe_load((REPO_DIR / "docker" / "compose.yaml").read_text())["services"]["beat"]
     assert beat["healthcheck"]["test"] == ["CMD", "python", "manage.py", "check_beat"]
-
-
-def start_beat(tmp_path, heartbeat, **env: str) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "VAR_DIR": str(tmp_path),
-        "EMBEDDED": "1",
-        "CELERY_BROKER_URL": "filesystem://",  # beat only sends; no broker server needed
-        "CELERY_BROKER_DIR": str(tmp_path / "broker"),
-        "BEAT_HEARTBEAT_FILE": str(heartbeat),
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
-        cwd=REPO_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 def test_healthz_is_ok_while_a_real_beat_ticks_and_unhealthy_once_its_tick_is_stale(
