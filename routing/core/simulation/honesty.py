@@ -38,8 +38,9 @@ HONESTY_RULES = (
     "A predictor artifact or a local-judge LLM annotator fitted on any of the dataset's pairs "
     "(listed by content fingerprint in the artifact) is refused; an artifact that lists none is "
     "refused unless explicitly allowed, and the report says so.",
-    "The simulation, not the strategy, composes the labels: human where routed, LLM elsewhere; "
-    "a plan must route exactly its budget.",
+    "The simulation, not the strategy, composes the labels: human where routed, LLM elsewhere "
+    "(the main judge's label, or a jury label whose judges are weighted only on the plan's "
+    "random calibration items); a plan must route exactly its budget.",
     "These checks guard against mistakes in a strategy, not against hostile code running in the "
     "same process.",
 )
