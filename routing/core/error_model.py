@@ -132,6 +132,32 @@ class ErrorScores:
                     "the main judge",
                 }
             )
+        if s.get("label.undecided", 0.0) > 0:
+            reasons.append(
+                {
+                    "signal": "label.undecided",
+                    "value": 1.0,
+                    "text": "the reliability-weighted jury is split evenly: no usable label",
+                }
+            )
+        if "label.p_wrong" in s and not s.get("label.undecided"):
+            reasons.append(
+                {
+                    "signal": "label.p_wrong",
+                    "value": round(s["label.p_wrong"], 4),
+                    "text": f"reliability-weighted jury: P(its label wrong) = "
+                    f"{s['label.p_wrong']:.2f}",
+                }
+            )
+        if "label.support" in s and not s.get("label.undecided"):
+            reasons.append(
+                {
+                    "signal": "label.support",
+                    "value": round(s["label.support"], 4),
+                    "text": f"{1 - s['label.support']:.0%} of the judges' decisive votes go "
+                    "against the jury label",
+                }
+            )
         if s.get("jury.inconsistent", 0.0) > 0:
             reasons.append(
                 {
@@ -291,8 +317,16 @@ def score_jury_label_errors(
         prior=reliability_prior,
     )
     p_wrong = np.where(codes == LABEL_A, 1.0 - prob_a, np.where(codes == LABEL_B, prob_a, 1.0))
-    signals: dict[str, np.ndarray] = dict(jury_signals(main=codes, jury=votes))
-    signals["posterior.p_wrong"] = p_wrong
+    # The jury's measurements taken against the label it ships, not the main judge's.
+    measured = jury_signals(main=codes, jury=votes)
+    signals: dict[str, np.ndarray] = {
+        "label.undecided": measured["main.undecided"],
+        "label.support": measured["jury.support"],
+        "jury.margin": measured["jury.margin"],
+        "jury.entropy": measured["jury.entropy"],
+        "jury.inconsistent": measured["jury.inconsistent"],
+        "label.p_wrong": p_wrong,
+    }
     decisive_human = (human == LABEL_A) | (human == LABEL_B)
     p_decisive, decisive_details = _p_human_decisive(
         view=view, labelled=labelled, decisive=decisive_human, rng_seed=rng_seed
