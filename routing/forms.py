@@ -60,9 +60,13 @@ class RouteCampaignForm(forms.Form):
             elif amount > self.n_instances:
                 self.add_error("budget", f"The campaign has {self.n_instances} instances.")
         seed_size = cleaned.get("seed_size")
-        if seed_size is not None and amount is not None and not self.errors.get("budget"):
-            if seed_size > self._budget_count(amount, unit):
-                self.add_error("seed_size", "The seed is part of the budget: it cannot be larger.")
+        if (
+            seed_size is not None
+            and amount is not None
+            and not self.errors.get("budget")
+            and seed_size > self._budget_count(amount, unit)
+        ):
+            self.add_error("seed_size", "The seed is part of the budget: it cannot be larger.")
         main, jury = cleaned.get("main"), cleaned.get("jury") or []
         if main and main in jury:
             self.add_error("jury", f"{main} is the main judge; leave it out of the jury.")
