@@ -43,7 +43,7 @@ def make_embed(cache_dir: Path):
     return lambda texts: encoder.encode(list(texts))
 
 
-def run(file: str, judge: str, *, seeds: int, budgets, embed):
+def run(file: str, judge: str, *, seeds: int, budgets, embed, llm_label: str = "main"):
     from routing.core.datasets import join_dataset, load_instances, load_labels
     from routing.core.simulation import SimulationConfig, run_simulation
 
@@ -53,7 +53,9 @@ def run(file: str, judge: str, *, seeds: int, budgets, embed):
         llm=judge,
         jury="all",
     )
-    config = SimulationConfig(budgets=budgets, seeds=seeds, strategies=STRATEGIES)
+    config = SimulationConfig(
+        budgets=budgets, seeds=seeds, strategies=STRATEGIES, llm_label=llm_label
+    )
     return dataset, run_simulation(dataset=dataset, embed=embed, config=config)
 
 
@@ -63,6 +65,12 @@ def main() -> None:
     parser.add_argument("--budgets", default="0.1,0.25,0.5")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--llm-label",
+        default="main",
+        choices=("main", "jury", "fallback"),
+        help="label an LLM-routed item keeps (see python -m routing.core simulate --help)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     budgets = tuple(float(b) for b in args.budgets.split(","))
@@ -78,7 +86,9 @@ def main() -> None:
     headroom_lines, failures = [], []
     for file in files:
         for kind, judge in judges.items():
-            dataset, report = run(file, judge, seeds=seeds, budgets=budgets, embed=embed)
+            dataset, report = run(
+                file, judge, seeds=seeds, budgets=budgets, embed=embed, llm_label=args.llm_label
+            )
             rows = {(r.strategy, r.budget_share): r for r in report.summary}
             for share in budgets:
                 rnd, orc = rows["random", share], rows["oracle", share]

@@ -26,6 +26,13 @@ class StartRoutingSerializer(serializers.Serializer):
     annotators = serializers.ListField(
         child=serializers.CharField(), allow_empty=False, help_text="The main judge first, then the jury."
     )
+    seed_size = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Instances of the budget drawn at random for humans first (the judges' weights are "
+        "measured on them); default min(20, budget // 2). A re-route keeps the seed.",
+    )
 
 
 class RoutingRunSerializer(serializers.ModelSerializer):

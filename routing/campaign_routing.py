@@ -8,9 +8,11 @@
 2. reads the LLM-side verdicts and the human labels given so far (every instance with a human
    label is paid from the budget and counts as read), computes and stores each instance's
    features and tags with their version;
-3. scores every item with ``routing.core.error_model`` (or the jury rule, or at random) and
-   keeps human the items already labelled or in progress; fills the rest of the budget with the
-   highest-value items; stores one ``RoutingDecision`` per instance with its expected gain and
+3. keeps the campaign's seed (``routing.routing_seed``: random items humans label first; the
+   judges' weights for the jury label are fitted on the seed's human labels only), scores every
+   item with ``routing.core.error_model`` (with a jury: the chance that the jury label it would
+   ship with is wrong; or the jury rule, or at random) and keeps human the seed and the items
+   already labelled or in progress; fills the rest of the budget with the highest-value items; stores one ``RoutingDecision`` per instance with its expected gain and
    the signals behind it, the predicted agreement-vs-budget curve, the split by tag and each
    judge's agreement with the humans;
 4. routes the queue (human items get priority by rank, LLM items leave the human queue) and
@@ -47,9 +49,23 @@ from annotate.models import Route as QueueRoute
 from annotate.services.annotations import LLMPairwiseLabel, record_llm_annotations
 from annotate.services.jobs import JobFailed, JobProgress, create_job, enqueue_job, run_claimed_job
 from routing.core.datasets import LABEL_A, LABEL_B, LABEL_TIE, NO_LABEL
-from routing.core.error_model import ERROR_MODEL_VERSION, ErrorScores, LLMSideView, score_llm_errors
-from routing.core.jury import JURY_VERSION, JudgeReliability, jury_posterior, jury_rule_order
+from routing.core.error_model import (
+    ERROR_MODEL_VERSION,
+    ErrorScores,
+    LLMSideView,
+    score_jury_label_errors,
+    score_llm_errors,
+)
+from routing.core.jury import (
+    JURY_VERSION,
+    JudgeReliability,
+    fit_judge_reliability,
+    jury_posterior,
+    jury_rule_order,
+    shipped_jury_labels,
+)
 from routing.models import InstanceFeatures, Route, RoutingDecision, RoutingRun, RoutingStrategy
+from routing.routing_seed import choose_seed, default_seed_size
 
 ROUTE_TASK = "routing.llm.route_campaign"
 JURY_TASK = "routing.llm.label_with_jury"
@@ -77,10 +93,13 @@ def start_routing_job(
     budget: int,
     strategy: str,
     annotators: list[str],
+    seed_size: int | None = None,
 ) -> JobRun:
-    """Queue a routing run. ``annotators[0]`` is the main judge (its label is the one an
-    LLM-routed item would otherwise keep), the others the jury. ``budget``: instances humans
-    label in all, the ones they already labelled included."""
+    """Queue a routing run. ``annotators[0]`` is the main judge, the others the jury (an
+    LLM-routed item gets their reliability-weighted label). ``budget``: instances humans label
+    in all, the ones they already labelled included. ``seed_size``: of those, how many are
+    drawn at random so that the judges' reliabilities can be measured on them
+    (``routing.routing_seed``; default ``min(20, budget // 2)``)."""
     if strategy not in RoutingStrategy.values:
         raise RoutingRefused(f"Unknown strategy {strategy!r}.")
     known = routable_annotators()
@@ -98,6 +117,12 @@ def start_routing_job(
     n = Instance.objects.filter(campaign=campaign).count()
     if not 0 <= budget <= n:
         raise RoutingRefused(f"The budget must be between 0 and the campaign's {n} instances.")
+    if seed_size is None:
+        seed_size = default_seed_size(budget)
+    if not 0 <= seed_size <= budget:
+        raise RoutingRefused(
+            f"The seed is part of the human budget: between 0 and {budget} instances."
+        )
     reap_stale_jobs(campaign=campaign)  # a routing job whose worker died must not block this one
     with transaction.atomic():
         # One routing job at a time per campaign: the row lock orders two PMs' clicks.
@@ -111,7 +136,12 @@ def start_routing_job(
             kind=JobKind.ROUTING,
             campaign=campaign,
             created_by=created_by,
-            params={"budget": budget, "strategy": strategy, "annotators": list(annotators)},
+            params={
+                "budget": budget,
+                "strategy": strategy,
+                "annotators": list(annotators),
+                "seed_size": int(seed_size),
+            },
         )
         enqueue_job(job=job, task_name=ROUTE_TASK, queue=LLM_QUEUE)
     return job
@@ -249,14 +279,30 @@ def _finite(value) -> float | None:
 
 
 def _scores(
-    *, strategy: str, view: LLMSideView, state: _CampaignState, seed: int
+    *,
+    strategy: str,
+    view: LLMSideView,
+    state: _CampaignState,
+    seed_labelled: np.ndarray,
+    seed: int,
 ) -> tuple[np.ndarray, ErrorScores]:
     """Ranking of every pair (best first) and the error model's scores (always computed: the
-    PM sees P(LLM wrong) whatever the strategy)."""
+    PM sees P(LLM wrong) whatever the strategy). With a jury the scores are those of the label
+    an LLM-routed item ships with, the jury's, its judges weighted on the seed's labelled
+    positions ``seed_labelled``; a main judge alone is scored on every human label."""
     labelled = np.flatnonzero(state.labelled)
-    scores = score_llm_errors(
-        view=view, labelled=labelled, human=state.human[labelled], rng_seed=seed
-    )
+    if len(view.jury_names):
+        scores = score_jury_label_errors(
+            view=view,
+            calibration=seed_labelled,
+            labelled=labelled,
+            human=state.human[labelled],
+            rng_seed=seed,
+        )
+    else:
+        scores = score_llm_errors(
+            view=view, labelled=labelled, human=state.human[labelled], rng_seed=seed
+        )
     rng = np.random.default_rng(seed)
     if strategy == RoutingStrategy.RANDOM:
         order = rng.permutation(view.n)
@@ -265,7 +311,8 @@ def _scores(
     else:
         # Before any human label the reliabilities are unknown (every weight 0): the jury's
         # disagreement with the main judge breaks the ties in value.
-        against = 1.0 - scores.signals.get("jury.support", np.full(view.n, 0.5))
+        support = scores.signals.get("label.support", scores.signals.get("jury.support"))
+        against = 1.0 - (np.full(view.n, 0.5) if support is None else support)
         order = np.lexsort((rng.random(view.n), -against, -scores.value))
     return order, scores
 
@@ -276,17 +323,17 @@ def _curve(
     order: np.ndarray,
     labelled: np.ndarray,
     human: np.ndarray,
-    main: np.ndarray,
+    kept: np.ndarray,
 ):
     """Predicted composed-label agreement when the first k items of ``order`` go to humans:
-    a human label counts as right, an LLM one with probability 1 − P(wrong); items already
-    labelled by humans use what the humans said."""
+    a human label counts as right, an LLM one with probability 1 − P(wrong); on items already
+    labelled by humans, whether the label the LLM side would keep (``kept``) matches theirs."""
     n = len(order)
     if not n:
         return []
     right_llm = 1.0 - scores.p_llm_wrong
     known = labelled & ((human == LABEL_A) | (human == LABEL_B))
-    right_llm = np.where(known, (main == human).astype(float), right_llm)
+    right_llm = np.where(known, (kept == human).astype(float), right_llm)
     right_human = np.where(labelled, 1.0, scores.p_human_decisive)
     gain = (right_human - right_llm)[order]
     base = right_llm.sum()
@@ -357,9 +404,30 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
         features=np.asarray(table.matrix, dtype=np.float64),
         feature_names=tuple(table.names),
     )
+    previous = (
+        RoutingRun.objects.filter(campaign=campaign, superseded_by__isnull=True)
+        .order_by("-id")
+        .first()
+    )
+    seed_positions = _seed_for(
+        job=job, state=state, previous=previous, size=int(params.get("seed_size", 0))
+    )
+    is_seed = np.zeros(len(state.pairs), dtype=bool)
+    is_seed[seed_positions] = True
+    seed_labelled = np.flatnonzero(is_seed & state.labelled)
+    names = list(annotators)
+    # The judges' weights for the label LLM-routed items ship with: the seed's labels only.
+    reliability = fit_judge_reliability(
+        votes=state.votes[seed_labelled], names=names, human=state.human[seed_labelled]
+    )
+    kept, _, _ = shipped_jury_labels(
+        votes=state.votes, names=names, labelled=seed_labelled, human=state.human[seed_labelled]
+    )
     progress(0, None, "Scoring every pair with the error model")
-    order, scores = _scores(strategy=strategy, view=view, state=state, seed=job.pk)
-    fixed = state.labelled | state.in_progress
+    order, scores = _scores(
+        strategy=strategy, view=view, state=state, seed_labelled=seed_labelled, seed=job.pk
+    )
+    fixed = state.labelled | state.in_progress | is_seed
     human_mask = fixed.copy()
     remaining = max(0, budget - int(fixed.sum()))
     ppm_details = None
@@ -381,28 +449,34 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
         if not human_mask[k]:
             human_mask[k] = True
             remaining -= 1
-    # Rank: paid items first (they are human whatever the model says), then the model's order.
+    # Rank: paid items first (they are human whatever the model says), then the seed still to
+    # label (its labels weigh the judges), then the model's order.
+    paid = state.labelled | state.in_progress
+    seed_to_label = np.flatnonzero(is_seed & ~paid)
     rank_order = np.concatenate(
         [
-            np.flatnonzero(fixed)[np.argsort(-scores.value[fixed])],
+            np.flatnonzero(paid)[np.argsort(-scores.value[paid])],
+            seed_to_label,
             [k for k in order if not fixed[k]],
         ]
-    )
+    ).astype(np.int64)
     rank = np.empty(len(rank_order), dtype=np.int64)
     rank[rank_order.astype(np.int64)] = np.arange(1, len(rank_order) + 1)
     curve_order = np.concatenate(
         [np.flatnonzero(fixed), [k for k in order if not fixed[k]]]
     ).astype(np.int64)
-    previous = (
-        RoutingRun.objects.filter(campaign=campaign, superseded_by__isnull=True)
-        .order_by("-id")
-        .first()
-    )
     details = {
         **scores.details,
         "error_model_version": ERROR_MODEL_VERSION,
         "jury_version": JURY_VERSION,
-        "reliability": scores.reliability.as_dict(),
+        "reliability": reliability.as_dict(),
+        "reliability_fitted_on": f"the {len(seed_labelled)} labelled seed items",
+        "seed": {
+            "size": int(len(seed_positions)),
+            "requested": int(params.get("seed_size", 0)),
+            "labelled": int(len(seed_labelled)),
+            "instance_ids": [state.pairs[k].pk for k in seed_positions.tolist()],
+        },
         "labelling": labelling,
         "over_budget": int(max(0, int(fixed.sum()) - budget)),
         **({"ppm": ppm_details} if ppm_details is not None else {}),
@@ -428,7 +502,7 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
                 order=curve_order,
                 labelled=state.labelled,
                 human=state.human,
-                main=view.main,
+                kept=kept,
             ),
             by_tag=_by_tag(tags=tags, human_mask=human_mask, scores=scores),
             judge_agreement=_judge_agreement(
@@ -447,7 +521,7 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
                     p_llm_wrong=float(scores.p_llm_wrong[k]),
                     p_human_decisive=float(scores.p_human_decisive[k]),
                     already_human=bool(fixed[k]),
-                    top_signals=scores.top_signals(k),
+                    top_signals=_reasons(scores=scores, k=k, is_seed=bool(is_seed[k])),
                 )
                 for k, instance in enumerate(state.pairs)
             ],
@@ -474,6 +548,39 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
 
 
 MIN_PPM_SEED = 20
+
+
+def _seed_for(
+    *, job: JobRun, state: _CampaignState, previous: RoutingRun | None, size: int
+) -> np.ndarray:
+    """The run's seed positions: the last run's seed kept (a run before seeds existed has
+    none), topped up at random to ``size``."""
+    previous_seed = None
+    if previous is not None and "seed" in previous.model_details:
+        ids = set(previous.model_details["seed"]["instance_ids"])
+        previous_seed = np.array(
+            [k for k, instance in enumerate(state.pairs) if instance.pk in ids], dtype=np.int64
+        )
+    return choose_seed(
+        n=len(state.pairs),
+        size=size,
+        previous=previous_seed,
+        labelled=state.labelled,
+        rng=np.random.default_rng([job.pk, 29]),
+    )
+
+
+SEED_REASON = {
+    "signal": "seed",
+    "value": 1.0,
+    "text": "a random seed item: the judges' weights are measured on its human label",
+}
+
+
+def _reasons(*, scores: ErrorScores, k: int, is_seed: bool) -> list[dict]:
+    if not is_seed:
+        return scores.top_signals(k)
+    return [SEED_REASON, *scores.top_signals(k, limit=2)]
 
 
 def _ppm_choice(

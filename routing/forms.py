@@ -32,6 +32,14 @@ class RouteCampaignForm(forms.Form):
         help_text="Other LLM annotators: their verdicts are routing signals and weigh in the jury label.",
     )
 
+    seed_size = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Seed",
+        help_text="Instances of the budget drawn at random for humans first: the judges' weights "
+        "are measured on them. Empty: 20, at most half the budget. A re-route keeps the seed.",
+    )
+
     def __init__(self, *args, annotators: list[str], n_instances: int, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(name, name) for name in annotators]
@@ -51,13 +59,23 @@ class RouteCampaignForm(forms.Form):
                 self.add_error("budget", "A count of instances is a whole number.")
             elif amount > self.n_instances:
                 self.add_error("budget", f"The campaign has {self.n_instances} instances.")
+        seed_size = cleaned.get("seed_size")
+        if (
+            seed_size is not None
+            and amount is not None
+            and not self.errors.get("budget")
+            and seed_size > self._budget_count(amount, unit)
+        ):
+            self.add_error("seed_size", "The seed is part of the budget: it cannot be larger.")
         main, jury = cleaned.get("main"), cleaned.get("jury") or []
         if main and main in jury:
             self.add_error("jury", f"{main} is the main judge; leave it out of the jury.")
         return cleaned
 
     def budget_count(self) -> int:
-        amount, unit = self.cleaned_data["budget"], self.cleaned_data["budget_unit"]
+        return self._budget_count(self.cleaned_data["budget"], self.cleaned_data["budget_unit"])
+
+    def _budget_count(self, amount, unit) -> int:
         if unit == "count":
             return int(amount)
         return min(self.n_instances, math.floor(float(amount) / 100 * self.n_instances + 0.5))

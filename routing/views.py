@@ -66,6 +66,7 @@ def campaign_routing(request, slug: str):
                     budget=form.budget_count(),
                     strategy=form.cleaned_data["strategy"],
                     annotators=form.annotators(),
+                    seed_size=form.cleaned_data.get("seed_size"),
                 )
             except RoutingRefused as exc:
                 form.add_error(None, str(exc))

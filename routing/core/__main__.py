@@ -205,6 +205,7 @@ def command_simulate(args: argparse.Namespace) -> int:
         predictor_path=str(args.predictor) if args.predictor else None,
         l2=args.l2,
         context_messages=args.context_messages,
+        llm_label=args.llm_label,
     )
     check_simulation_inputs(dataset=dataset, config=config)  # before any model loads
     embed = _make_embed(args.cache_dir, progress=not args.quiet)
@@ -354,8 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--jury",
         default=None,
         help="other LLM judges of the labels file as the jury: comma-separated names, or 'all' "
-        "for every judge but --llm (their verdicts are router signals; the label of an "
-        "LLM-routed item stays the --llm judge's)",
+        "for every judge but --llm (their verdicts are router signals; which label an "
+        "LLM-routed item keeps is --llm-label)",
+    )
+    sim.add_argument(
+        "--llm-label",
+        default="main",
+        choices=("main", "jury", "fallback"),
+        help="the label an LLM-routed item keeps: the --llm judge's (main, the default), the "
+        "reliability-weighted jury label of every judge (jury: what a routed campaign ships), "
+        "or the --llm judge's where decisive and the jury label elsewhere (fallback)",
     )
     sim.add_argument("--budgets", type=_floats, default=(0.1, 0.25, 0.5, 0.75))
     sim.add_argument("--seeds", type=_at_least(1), default=3)

@@ -37,6 +37,7 @@ from routing.core.jury import (
     fit_judge_reliability,
     jury_log_odds,
     jury_signals,
+    shipped_jury_labels,
 )
 
 ERROR_MODEL_VERSION = "error-model-v1"
@@ -129,6 +130,32 @@ class ErrorScores:
                     "value": round(s["jury.support"], 4),
                     "text": f"{1 - s['jury.support']:.0%} of the jury's decisive votes go against "
                     "the main judge",
+                }
+            )
+        if s.get("label.undecided", 0.0) > 0:
+            reasons.append(
+                {
+                    "signal": "label.undecided",
+                    "value": 1.0,
+                    "text": "the reliability-weighted jury is split evenly: no usable label",
+                }
+            )
+        if "label.p_wrong" in s and not s.get("label.undecided"):
+            reasons.append(
+                {
+                    "signal": "label.p_wrong",
+                    "value": round(s["label.p_wrong"], 4),
+                    "text": f"reliability-weighted jury: P(its label wrong) = "
+                    f"{s['label.p_wrong']:.2f}",
+                }
+            )
+        if "label.support" in s and not s.get("label.undecided"):
+            reasons.append(
+                {
+                    "signal": "label.support",
+                    "value": round(s["label.support"], 4),
+                    "text": f"{1 - s['label.support']:.0%} of the judges' decisive votes go "
+                    "against the jury label",
                 }
             )
         if s.get("jury.inconsistent", 0.0) > 0:
@@ -247,6 +274,75 @@ def score_llm_errors(
         p_llm_wrong=calibrated,
         p_human_decisive=p_decisive,
         value=calibrated * p_decisive,
+        signals=signals,
+        reliability=reliability,
+        details=details,
+    )
+
+
+def score_jury_label_errors(
+    *,
+    view: LLMSideView,
+    calibration: Sequence[int] | np.ndarray,
+    labelled: Sequence[int] | np.ndarray,
+    human: np.ndarray,
+    rng_seed: int = 0,
+    reliability_prior: float = 1.0,
+) -> ErrorScores:
+    """Score every item for the label an LLM-routed item ships with: the reliability-weighted
+    jury label of every judge (``shipped_jury_labels``), weighted on the human labels of the
+    ``calibration`` positions (a uniformly random sample of the pool, so representative of the
+    items left to the jury; a subset of ``labelled``). ``human`` holds the labels of
+    ``labelled`` (the only human labels read).
+
+    P(label wrong) is the posterior's weight on the other side (1 where the jury label is a tie:
+    it gives no usable pair); P(human decisive) as in ``score_llm_errors``, fitted on every
+    labelled item (it conditions on the instance features, which the choice of items depends on).
+    """
+    labelled = np.asarray(labelled, dtype=np.int64).reshape(-1)
+    human = np.asarray(human, dtype=np.int8).reshape(-1)
+    calibration = np.asarray(calibration, dtype=np.int64).reshape(-1)
+    if len(labelled) != len(human):
+        raise ValueError(f"{len(labelled)} labelled positions but {len(human)} human labels")
+    label_of = dict(zip(labelled.tolist(), human.tolist(), strict=True))
+    missing = [p for p in calibration.tolist() if p not in label_of]
+    if missing:
+        raise ValueError(f"calibration position {missing[0]} carries no human label")
+    votes = view.all_votes
+    codes, prob_a, reliability = shipped_jury_labels(
+        votes=votes,
+        names=view.judge_names,
+        labelled=calibration,
+        human=np.array([label_of[p] for p in calibration.tolist()], dtype=np.int8),
+        prior=reliability_prior,
+    )
+    p_wrong = np.where(codes == LABEL_A, 1.0 - prob_a, np.where(codes == LABEL_B, prob_a, 1.0))
+    # The jury's measurements taken against the label it ships, not the main judge's.
+    measured = jury_signals(main=codes, jury=votes)
+    signals: dict[str, np.ndarray] = {
+        "label.undecided": measured["main.undecided"],
+        "label.support": measured["jury.support"],
+        "jury.margin": measured["jury.margin"],
+        "jury.entropy": measured["jury.entropy"],
+        "jury.inconsistent": measured["jury.inconsistent"],
+        "label.p_wrong": p_wrong,
+    }
+    decisive_human = (human == LABEL_A) | (human == LABEL_B)
+    p_decisive, decisive_details = _p_human_decisive(
+        view=view, labelled=labelled, decisive=decisive_human, rng_seed=rng_seed
+    )
+    details: dict[str, Any] = {
+        "version": ERROR_MODEL_VERSION,
+        "target": "jury label",
+        "labelled": int(len(labelled)),
+        "calibration_items": int(len(calibration)),
+        "calibrator": "none",
+        **decisive_details,
+    }
+    return ErrorScores(
+        p_llm_wrong=p_wrong,
+        p_human_decisive=p_decisive,
+        value=p_wrong * p_decisive,
         signals=signals,
         reliability=reliability,
         details=details,

@@ -129,6 +129,41 @@ def jury_labels(*, prob_a: np.ndarray, min_margin: float = 0.0) -> np.ndarray:
     return codes
 
 
+def shipped_jury_labels(
+    *,
+    votes: np.ndarray,
+    names: Sequence[str],
+    labelled: np.ndarray,
+    human: np.ndarray,
+    prior: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, JudgeReliability]:
+    """The label an LLM-routed item ships with: the reliability-weighted jury label of every
+    judge's verdict (``votes`` int8 (n, j), main judge included), each judge weighted by its
+    reliability on the human labels ``human`` of the items ``labelled`` (positions, the paid
+    ones). Before any judge has been measured (no decisive verdict on a decisive human label)
+    every judge counts the same: a majority vote, as a campaign does before humans have labelled.
+
+    Returns ``(codes int8 (n,), prob_a float64 (n,), reliability)``; a code is a tie where the
+    evidence is even (``prob_a`` exactly 0.5).
+    """
+    votes = _check_votes(votes)
+    labelled = np.asarray(labelled, dtype=np.int64).reshape(-1)
+    reliability = fit_judge_reliability(
+        votes=votes[labelled], names=names, human=human, prior=prior
+    )
+    if not reliability.seen.any():
+        reliability = JudgeReliability(
+            names=reliability.names,
+            seen=reliability.seen,
+            matched=reliability.matched,
+            accuracy=reliability.accuracy,
+            weight=np.ones(len(reliability.names)),
+            prior=reliability.prior,
+        )
+    prob_a = jury_posterior(votes=votes, reliability=reliability)
+    return jury_labels(prob_a=prob_a), prob_a, reliability
+
+
 def jury_signals(*, main: np.ndarray, jury: np.ndarray) -> dict[str, np.ndarray]:
     """LLM-side measurements per item, float64 (n,), needing no human label:
 
@@ -195,4 +230,5 @@ __all__ = [
     "jury_posterior",
     "jury_rule_order",
     "jury_signals",
+    "shipped_jury_labels",
 ]

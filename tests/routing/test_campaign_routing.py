@@ -104,13 +104,27 @@ def test_a_pm_routes_a_campaign_humans_get_the_routed_items_and_the_jury_labels_
     }
     assert len(decisions) == 12
     human = {key for key, d in decisions.items() if d.route == Route.HUMAN}
-    # The paid seed stays human; the unlabelled items where the main judge's orders disagreed
-    # (3, 6, 9) fill the rest of the budget: P(LLM wrong) = 1 there.
+    # The default seed is 3 of the budget of 6: the items humans labelled before any routing
+    # (in queue order, not chosen by a router) are that seed, and the judges' weights are
+    # measured on them alone. The rest of the budget goes to the highest expected gains.
     assert set(seed) == {"item-0", "item-1", "item-2"}
-    assert human == {"item-0", "item-1", "item-2", "item-3", "item-6", "item-9"}
+    assert run.model_details["seed"] == {
+        "size": 3,
+        "requested": 3,
+        "labelled": 3,
+        "instance_ids": sorted(decisions[key].instance_id for key in seed),
+    }
     assert all(decisions[key].already_human for key in seed)
-    assert decisions["item-3"].p_llm_wrong == 1.0
-    assert decisions["item-3"].top_signals[0]["signal"] == "main.undecided"
+    assert all(decisions[key].top_signals[0]["signal"] == "seed" for key in seed)
+    routed = [d for d in decisions.values() if d.route == Route.HUMAN and not d.already_human]
+    left = [d for d in decisions.values() if d.route == Route.LLM]
+    assert len(routed) == 3 and human == set(seed) | {d.instance.external_id for d in routed}
+    assert min(d.expected_gain for d in routed) >= max(d.expected_gain for d in left)
+    for d in decisions.values():  # an even jury gives no usable label: nothing is worth more
+        if any(s["signal"] == "label.undecided" for s in d.top_signals):
+            assert d.p_llm_wrong == 1.0
+    # house-judge was decisive on items 1 and 2 of the seed (item 0's orders disagreed).
+    assert run.model_details["reliability"]["house-judge"]["seen"] == 2
     assert all(
         d.expected_gain == pytest.approx(d.p_llm_wrong * d.p_human_decisive)
         for d in decisions.values()
@@ -123,7 +137,11 @@ def test_a_pm_routes_a_campaign_humans_get_the_routed_items_and_the_jury_labels_
     assert len(server.calls) == 24
     assert run.judge_agreement["house-judge"]["n"] == 3
     assert run.curve[0][0] == 0.0 and run.curve[-1][0] == 1.0
-    assert run.curve[-1][1] >= run.curve[0][1]
+    # With every pair to humans, the prediction is the chance each gives a decisive label (1 for
+    # those who already did); with none, the chance the label the LLM side keeps is right.
+    all_human = [1.0 if key in seed else d.p_human_decisive for key, d in decisions.items()]
+    assert run.curve[-1][1] == pytest.approx(sum(all_human) / 12)
+    assert all(0.0 <= agreement <= 1.0 for _, agreement in run.curve)
 
     routes = dict(
         QueueItem.objects.filter(campaign=campaign).values_list("instance__external_id", "route")
@@ -142,7 +160,7 @@ def test_a_pm_routes_a_campaign_humans_get_the_routed_items_and_the_jury_labels_
 
     # Humans get the routed items, never an LLM-routed one.
     claimed = claim_next_assignment(campaign=campaign, annotator=annotator)
-    assert claimed.instance.external_id in {"item-3", "item-6", "item-9"}
+    assert claimed.instance.external_id in {d.instance.external_id for d in routed}
 
     # The export says which is which.
     exporter = get_exporter("dpo")(campaign=campaign)
@@ -157,7 +175,7 @@ def test_a_pm_routes_a_campaign_humans_get_the_routed_items_and_the_jury_labels_
     page = logged_in(pm).get(reverse("campaign_routing", args=[campaign.slug]))
     text = page.content.decode()
     assert page.status_code == 200
-    assert "the main judge gave no usable verdict" in text and "<polyline" in text
+    assert "a random seed item" in text and "<polyline" in text
 
     # Re-routing after more human labels is a new run that supersedes the first.
     label_first(campaign, annotator, 1)
@@ -168,6 +186,10 @@ def test_a_pm_routes_a_campaign_humans_get_the_routed_items_and_the_jury_labels_
     assert second.status == JobStatus.SUCCEEDED, second.error
     latest = RoutingRun.objects.order_by("-id").first()
     assert latest.supersedes_id == run.pk and latest.human_labels_read == 4
+    # The re-route keeps the seed, and the label humans gave the item the router chose for
+    # them does not move the judges' weights.
+    assert latest.model_details["seed"] == run.model_details["seed"]
+    assert latest.model_details["reliability"] == run.model_details["reliability"]
     assert len(server.calls) == 24  # nothing judged twice: every verdict was already stored
 
 
@@ -196,6 +218,10 @@ def test_only_the_campaigns_pm_sees_and_starts_routing(settings):
         ),
         ({"main": "local-judge", "jury": ["local-judge"]}, "local-judge is the main judge"),
         ({"main": "nobody"}, "Select a valid choice"),
+        (
+            {"budget": "2", "budget_unit": "count", "seed_size": "3", "main": "local-judge"},
+            "The seed is part of the budget: it cannot be larger.",
+        ),
     ],
 )
 def test_a_bad_routing_request_is_refused_with_a_clear_message(fields, message):
@@ -252,3 +278,37 @@ def test_the_ppm_strategy_is_not_fitted_without_enough_human_labels_and_says_why
         "reason": "the PPM needs at least 20 decisive human labels to fit on; 2 so far: routed by the error model",
     }
     assert run.n_human == 4 and run.human_labels_read == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_a_first_route_draws_a_random_seed_that_a_re_route_keeps_and_tops_up():
+    from routing.campaign_routing import run_routing_job, start_routing_job
+
+    pm = make_user("pm")
+    campaign = build_campaign(pm=pm, n_instances=12)
+    job = start_routing_job(
+        campaign=campaign, created_by=pm, budget=6, strategy="error-model",
+        annotators=["local-judge"], seed_size=2,
+    )  # fmt: skip
+    run_routing_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    first = RoutingRun.objects.get(campaign=campaign)
+    seed = first.model_details["seed"]
+    assert (seed["size"], seed["requested"], seed["labelled"]) == (2, 2, 0)
+    seeded = RoutingDecision.objects.filter(run=first, instance_id__in=seed["instance_ids"])
+    # The seed is human and first in the queue (its labels are what the judges are weighed on).
+    assert {d.route for d in seeded} == {Route.HUMAN}
+    assert sorted(d.rank for d in seeded) == [1, 2]
+    assert first.n_human == 6
+
+    again = start_routing_job(
+        campaign=campaign, created_by=pm, budget=6, strategy="error-model",
+        annotators=["local-judge"], seed_size=4,
+    )  # fmt: skip
+    run_routing_job(job_id=again.pk)
+    second = RoutingRun.objects.order_by("-id").first()
+    assert second.supersedes_id == first.pk
+    kept = set(second.model_details["seed"]["instance_ids"])
+    assert set(seed["instance_ids"]) < kept and len(kept) == 4

@@ -122,3 +122,17 @@ def test_a_run_of_another_campaign_is_404(routed):
     foreign = make_run(other)
     response = api_client(users["pm"]).get(reverse("api_routing_run", args=[campaign.slug, foreign.pk]))
     assert response.status_code == 404
+
+
+def test_a_seed_larger_than_the_budget_is_400_with_the_reason(routed):
+    users, campaign, _ = routed
+    response = api_client(users["pm"]).post(
+        reverse("api_routing_runs", args=[campaign.slug]),
+        {"budget": 1, "seed_size": 2, "annotators": ["local-judge"]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "The seed is part of the human budget: between 0 and 1 instances."
+    )
+    assert not JobRun.objects.filter(kind="routing").exists()

@@ -20,6 +20,7 @@ STRATEGIES = (
     "all-llm",
 )
 DEFAULT_STRATEGY = "error-model"
+LLM_LABELS = ("main", "jury", "fallback")
 # Reads every human label of the pool: the upper bound beside every table, run by the
 # simulation itself (never through a HumanLabelOracle) and always included.
 ORACLE = "oracle"
@@ -45,3 +46,16 @@ class SimulationConfig:
     l2: float = 1.0
     sampling_candidates: int = 500
     context_messages: int | None = 1
+    # The label an LLM-routed item keeps in the composed dataset:
+    # - "main": the main judge's own label (the paper's setting; the default);
+    # - "jury": the reliability-weighted label of every judge, main judge included, which is
+    #   what a routed campaign ships (routing.campaign_routing); the judges are weighted on the
+    #   plan's calibration items (a random sample of its human items; the oracle: every human
+    #   label), equally when none is measured;
+    # - "fallback": the main judge's label where it is decisive, the jury label where not.
+    # Without a jury every mode is the main judge's label.
+    llm_label: str = "main"
+
+    def __post_init__(self) -> None:
+        if self.llm_label not in LLM_LABELS:
+            raise ValueError(f"llm_label must be one of {', '.join(LLM_LABELS)}")

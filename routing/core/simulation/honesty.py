@@ -38,8 +38,9 @@ HONESTY_RULES = (
     "A predictor artifact or a local-judge LLM annotator fitted on any of the dataset's pairs "
     "(listed by content fingerprint in the artifact) is refused; an artifact that lists none is "
     "refused unless explicitly allowed, and the report says so.",
-    "The simulation, not the strategy, composes the labels: human where routed, LLM elsewhere; "
-    "a plan must route exactly its budget.",
+    "The simulation, not the strategy, composes the labels: human where routed, LLM elsewhere "
+    "(the main judge's label, or a jury label whose judges are weighted only on the plan's "
+    "random calibration items); a plan must route exactly its budget.",
     "These checks guard against mistakes in a strategy, not against hostile code running in the "
     "same process.",
 )
@@ -164,6 +165,9 @@ class PoolView:
     jury_names: tuple[str, ...] = ()
     jury: np.ndarray | None = None
     llm_confidence: np.ndarray | None = None
+    # The label an item keeps when it is not routed to a human (SimulationConfig.llm_label):
+    # "main" (the main judge's) or "jury" (the reliability-weighted label of every judge).
+    llm_label: str = "main"
 
     @property
     def jury_votes(self) -> np.ndarray:
@@ -185,6 +189,11 @@ class RoutingPlan:
     seed: np.ndarray
     ppm_source: str = ""
     predicted_score: float | None = None
+    # Human items drawn uniformly at random from the pool, so representative of the items left
+    # to the LLM side: a jury label's judge reliabilities are fitted on these only (items chosen
+    # for looking wrong would make every judge look worse than it is on the rest). ``None``:
+    # every human item is such a draw (a random plan).
+    calibration: np.ndarray | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -218,6 +227,11 @@ def check_plan(*, plan: RoutingPlan, oracle: HumanLabelOracle, n_pool: int) -> N
         raise HonestyViolation("plan.seed differs from the seed declared to the oracle")
     if not human[oracle.seed].all():
         raise HonestyViolation("every seed item must stay in the human set")
+    if (
+        plan.calibration is not None
+        and not human[np.asarray(plan.calibration, dtype=np.int64)].all()
+    ):
+        raise HonestyViolation("every calibration item must be in the human set")
 
 
 def _overlap(*, fingerprints: Collection[str], instances: Sequence[Any]) -> int:

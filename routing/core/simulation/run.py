@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from routing.core.datasets import PairwiseDataset
+from routing.core.jury import shipped_jury_labels
 from routing.core.router.budget import resolve_budget
 from routing.core.simulation.composition import compose_labels, decisive, orient
 from routing.core.simulation.config import (
@@ -60,6 +61,24 @@ def _agreement(composed: np.ndarray, human: np.ndarray) -> float:
 
 def _composed_undecided(composed: np.ndarray, human: np.ndarray) -> int:
     return int((decisive(human) & ~decisive(composed)).sum())
+
+
+def llm_side_labels(
+    *, pool: PoolView, mode: str, labelled: np.ndarray, human: np.ndarray
+) -> np.ndarray:
+    """The label each pool item keeps when it is not routed to a human (``mode`` as
+    ``SimulationConfig.llm_label``): the main judge's, the jury label with the judges weighted
+    on the human labels ``human`` of the positions ``labelled`` (a plan's calibration items), or
+    the main judge's where decisive and that jury label elsewhere."""
+    if mode == "main" or not pool.jury_names:
+        return pool.llm
+    votes = np.concatenate([pool.llm[:, None], pool.jury_votes], axis=1)
+    codes, _, _ = shipped_jury_labels(
+        votes=votes, names=(pool.llm_name, *pool.jury_names), labelled=labelled, human=human
+    )
+    if mode == "fallback":
+        return np.where(decisive(pool.llm), pool.llm, codes).astype(np.int8)
+    return codes
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -196,6 +215,7 @@ def run_simulation(
             emb_a=_read_only(emb_a[pool_idx]),
             emb_b=_read_only(emb_b[pool_idx]),
             budget=0,
+            llm_label=config.llm_label,
             llm_name=dataset.llm_name,
             jury_names=dataset.jury_names,
             jury=None if dataset.jury is None else _read_only(dataset.jury[pool_idx]),
@@ -220,11 +240,23 @@ def run_simulation(
             run_started = time.perf_counter()
             view = _view_for(strategies[name], replace(pool, budget=budget))
             if getattr(strategies[name], "reads_all_human_labels", False):
-                plan = strategies[name].plan_with_labels(pool=view, human=pool_human, rng_seed=seed)
+                every = np.arange(pool.n)
+                llm_side = llm_side_labels(
+                    pool=pool, mode=config.llm_label, labelled=every, human=pool_human
+                )
+                plan = strategies[name].plan_with_labels(
+                    pool=view, human=pool_human, rng_seed=seed, llm_labels=llm_side
+                )
             else:
                 plan = strategies[name].plan(pool=view, oracle=oracle, rng_seed=seed)
                 check_plan(plan=plan, oracle=oracle, n_pool=pool.n)
-            composed = compose_labels(human_mask=plan.human, human=pool_human, llm=pool_llm)
+                paid = np.flatnonzero(plan.human)
+                if plan.calibration is not None:
+                    paid = np.unique(np.asarray(plan.calibration, dtype=np.int64))
+                llm_side = llm_side_labels(
+                    pool=pool, mode=config.llm_label, labelled=paid, human=pool_human[paid]
+                )
+            composed = compose_labels(human_mask=plan.human, human=pool_human, llm=llm_side)
             train_chosen, train_rejected = orient(
                 labels=composed, emb_a=pool.emb_a, emb_b=pool.emb_b
             )

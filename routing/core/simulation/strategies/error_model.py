@@ -18,7 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from routing.core.datasets import LABEL_A, LABEL_B
-from routing.core.error_model import LLMSideView, choose_next_batch, score_llm_errors
+from routing.core.error_model import (
+    LLMSideView,
+    choose_next_batch,
+    score_jury_label_errors,
+    score_llm_errors,
+)
 from routing.core.simulation.honesty import HumanLabelOracle, PoolView, RoutingPlan
 
 MIN_LABELLED = 20
@@ -42,6 +47,8 @@ class ErrorModelStrategy:
     name = "error-model"
 
     def plan(self, *, pool: PoolView, oracle: HumanLabelOracle, rng_seed: int) -> RoutingPlan:
+        if pool.llm_label == "jury" and pool.jury_names:
+            return self._plan_for_jury_label(pool=pool, oracle=oracle, rng_seed=rng_seed)
         rng = np.random.default_rng([rng_seed, 13])
         view = llm_side_view(pool)
         budget = pool.budget
@@ -78,4 +85,49 @@ class ErrorModelStrategy:
             seed=oracle.seed,
             ppm_source="error model: reliability-weighted jury posterior fitted on bought labels",
             details=details,
+        )
+
+    def _plan_for_jury_label(
+        self, *, pool: PoolView, oracle: HumanLabelOracle, rng_seed: int
+    ) -> RoutingPlan:
+        """Where LLM-routed items keep the jury label: a random calibration sample first (the
+        judges' reliabilities are fitted on it alone, so they hold for the items left to the
+        jury), then batches of the items whose jury label is most likely wrong."""
+        rng = np.random.default_rng([rng_seed, 13])
+        view = llm_side_view(pool)
+        budget = pool.budget
+        bought = np.zeros(pool.n, dtype=bool)
+        labels = np.zeros(pool.n, dtype=np.int8)
+        rounds: list[dict] = []
+        size = min(MIN_LABELLED, budget // 2)
+        calibration = np.sort(rng.choice(pool.n, size, replace=False)).astype(np.int64)
+        if size:
+            labels[calibration] = oracle.buy(calibration)
+            bought[calibration] = True
+            rounds.append({"why": "calibration", "items": int(size)})
+        last = None
+        while (remaining := budget - int(bought.sum())) > 0:
+            positions = np.flatnonzero(bought)
+            last = score_jury_label_errors(
+                view=view,
+                calibration=calibration,
+                labelled=positions,
+                human=labels[positions],
+                rng_seed=rng_seed,
+            )
+            chosen = choose_next_batch(
+                scores=last, exclude=bought, count=min(BATCH, remaining), rng=rng
+            )
+            labels[chosen] = oracle.buy(chosen)
+            bought[chosen] = True
+            rounds.append({"why": "error model", "items": int(len(chosen))})
+        details = {"rounds": rounds}
+        if last is not None:
+            details.update({k: v for k, v in last.details.items() if k != "version"})
+        return RoutingPlan(
+            human=bought.copy(),
+            seed=oracle.seed,
+            ppm_source="error model: P(jury label wrong), judges weighted on a random sample",
+            details=details,
+            calibration=calibration,
         )

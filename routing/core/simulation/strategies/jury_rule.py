@@ -26,4 +26,7 @@ class JuryRuleStrategy:
             seed=oracle.seed,
             ppm_source="jury rule: main-judge ties/unparseable first, then jury disagreement",
             details={"jurors": len(pool.jury_names)},
+            # Every human item was chosen for looking wrong: none says how reliable the judges
+            # are on the rest, so a jury label weighs them equally (a majority vote).
+            calibration=np.empty(0, dtype=np.int64),
         )
