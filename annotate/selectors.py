@@ -159,12 +159,13 @@ class LabelFilter:
 
 
 def iter_instances_with_votes(
-    *, campaign: Campaign, chunk_size: int = 500, labels: LabelFilter | None = None
+    *, campaign: Campaign, chunk_size: int = 500, labels: LabelFilter | None = None, regular_only: bool = False
 ) -> Iterator[InstanceWithVotes]:
     """Every instance of the campaign with its responses and pairwise votes, streamed.
 
     Each vote carries the guidelines version its label was made under, not the campaign's.
     ``labels`` keeps only the votes it admits (the instances stay, perhaps without votes).
+    ``regular_only`` leaves out check items (gold, attention, qualification).
     """
     votes_qs = (
         Annotation.objects.filter(overall_preference__isnull=False)
@@ -183,9 +184,11 @@ def iter_instances_with_votes(
             "guidelines__version",
         )
     )
+    instances = Instance.objects.filter(campaign=campaign)
+    if regular_only:
+        instances = instances.filter(queue_item__kind=QueueItemKind.REGULAR)
     instances = (
-        Instance.objects.filter(campaign=campaign)
-        .order_by("id")
+        instances.order_by("id")
         .prefetch_related(
             Prefetch("responses", queryset=Response.objects.order_by("position")),
             Prefetch("annotations", queryset=votes_qs),
@@ -633,8 +636,14 @@ class Disagreement:
 
 
 def list_disagreements(*, campaign: Campaign) -> list[Disagreement]:
-    """The campaign's disagreements (and every adjudicated instance), oldest instance first.
-    ``label`` is the campaign policy's label (``adjudicated`` where the PM decided)."""
+    """The campaign's disagreements (and every adjudicated instance) among its regular items,
+    oldest instance first. ``label`` is the campaign policy's label (``adjudicated`` where the
+    PM decided).
+
+    Check items are never listed: gold and attention items have a known answer, so an
+    annotator who departs from it is scored wrong on the quality page (a quality signal, not
+    a label to settle), and qualification items are answered by candidates before admission.
+    ``adjudicate_instance`` refuses them too."""
     from annotate.aggregation import aggregate_pairwise_votes, direction_of
     from annotate.models import Adjudication
 
@@ -642,7 +651,7 @@ def list_disagreements(*, campaign: Campaign) -> list[Disagreement]:
     notes = dict(
         Adjudication.objects.filter(campaign=campaign, is_current=True).values_list("instance_id", "note")
     )
-    items = list(iter_instances_with_votes(campaign=campaign))
+    items = list(iter_instances_with_votes(campaign=campaign, regular_only=True))
     labels = campaign_labels(campaign=campaign)
     rows = []
     for item in items:

@@ -1,11 +1,16 @@
 """Adjudication: a PM sets the final label of an instance. The annotators' labels are never
-touched; the previous decision stays as history (``is_current=False``)."""
+touched; the previous decision stays as history (``is_current=False``).
+
+Only regular items are adjudicated. A gold or attention item's answer is known already (its
+expected answer, set on the quality page): annotators who depart from it are scored on
+accuracy, a quality signal, and its expected answer is what to correct if it is wrong.
+Qualification items are answered by candidates before they are admitted."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from annotate.models import Adjudication, Campaign, Instance, Question
+from annotate.models import Adjudication, Campaign, Instance, Question, QueueItem, QueueItemKind
 
 
 class AdjudicationError(ValueError):
@@ -29,9 +34,13 @@ def adjudicate_instance(
     """Record ``decided_by``'s final label for ``instance`` and make it the current one.
 
     Raises :class:`AdjudicationError` (nothing written) for an instance of another campaign,
-    a preference off the campaign's scale, or an empty note."""
+    a check item, a preference off the campaign's scale, or an empty note."""
     if instance.campaign_id != campaign.pk:
         raise AdjudicationError("That instance is not in this campaign.")
+    if QueueItem.objects.filter(instance=instance).exclude(kind=QueueItemKind.REGULAR).exists():
+        raise AdjudicationError(
+            "That is a check item: its expected answer is its label (change it on the quality page)."
+        )
     low, high = preference_bounds(campaign=campaign)
     if not low <= overall_preference <= high:
         raise AdjudicationError(f"The preference must be between {low} and {high}.")

@@ -10,8 +10,10 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from annotate.models import Adjudication, Annotation, ExportFile
+from annotate.models import Adjudication, Annotation, ExportFile, QueueItemKind
+from annotate.selectors import list_disagreements
 from annotate.services.adjudication import AdjudicationError, adjudicate_instance
+from annotate.services.quality import ExpectedAnswer, mark_check_item
 from tests.annotate.exports.helpers import data_files, export, label_by_human, label_by_llm
 from tests.conftest import build_campaign, logged_in, make_user
 
@@ -70,6 +72,37 @@ def test_an_instance_of_another_campaign_is_refused(campaign, pm, split_instance
         adjudicate_instance(campaign=other, instance=split_instance, overall_preference=1, note="x", decided_by=pm)
 
 
+CHECK_KINDS = [QueueItemKind.GOLD, QueueItemKind.ATTENTION, QueueItemKind.QUALIFICATION]
+
+
+@pytest.fixture
+def split_check_item(campaign, annotator, second_annotator, split_instance, request):
+    """The second instance, split as wide as the first, then made a check item of the kind
+    the test is parametrized with (its expected answer: A clearly better)."""
+    instance = label_by_human(campaign, annotator, -2)
+    assert label_by_human(campaign, second_annotator, 2) == instance
+    mark_check_item(
+        campaign=campaign, instance=instance, kind=request.param,
+        expected=[ExpectedAnswer(question="overall", code="A-is-clearly-better", tolerance=0)],
+    )
+    return instance
+
+
+@pytest.mark.parametrize("split_check_item", CHECK_KINDS, indirect=True)
+def test_check_items_are_not_listed_for_adjudication_and_regular_ones_are(campaign, split_instance, split_check_item):
+    """Gold and attention items have a known answer and qualification items are labelled by
+    candidates: how annotators answer them is a quality signal (the quality page), not a
+    label to adjudicate."""
+    assert [row.instance_id for row in list_disagreements(campaign=campaign)] == [split_instance.pk]
+
+
+@pytest.mark.parametrize("split_check_item", CHECK_KINDS, indirect=True)
+def test_a_check_item_cannot_be_adjudicated(campaign, pm, split_check_item):
+    with pytest.raises(AdjudicationError, match="check item"):
+        adjudicate_instance(campaign=campaign, instance=split_check_item, overall_preference=2, note="x", decided_by=pm)
+    assert not Adjudication.objects.exists()
+
+
 @pytest.mark.parametrize("policy", ["strict_majority", "multipref_majority", "helpsteer2_preference", "dawid_skene"])
 def test_the_export_row_shows_adjudicated(campaign, pm, researcher, split_instance, policy):
     campaign.aggregation_policy = policy
@@ -114,6 +147,17 @@ def test_the_pm_sees_the_split_and_sets_the_final_label(campaign, pm, split_inst
     after = client.get(url).content.decode()
     assert "adjudicated" in after
     assert "B &lt;b&gt;cites&lt;/b&gt;" in after  # the note is escaped
+
+
+@pytest.mark.parametrize("split_check_item", [QueueItemKind.GOLD], indirect=True)
+def test_the_page_lists_the_regular_split_and_not_the_gold_one(campaign, pm, split_instance, split_check_item):
+    client = logged_in(pm)
+    url = reverse("campaign_adjudication", args=[campaign.slug])
+    page = client.get(url).content.decode()
+    assert split_instance.external_id in page and split_check_item.external_id not in page
+    response = client.post(url, {"instance": split_check_item.pk, "overall_preference": "1", "note": "x"})
+    assert response.status_code == 400 and "check item" in response.content.decode()
+    assert not Adjudication.objects.exists()
 
 
 def test_the_page_lists_a_human_majority_an_llm_disagrees_with(campaign, annotator, pm):
