@@ -230,6 +230,11 @@ CONTENT_SECURITY_POLICY = {
 AXES_FAILURE_LIMIT = read_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=read_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+
+# --- Rendered Markdown cache ------------------------------------------------------------------
+# Per process: characters of source text plus rendered HTML kept for reuse (least recently used
+# evicted). 8 million characters is about 30-70 MB of Python strings (see test_markup).
+MARKDOWN_CACHE_MAX_CHARS = read_int("MARKDOWN_CACHE_MAX_CHARS", 8_000_000, minimum=0)
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_CALLABLE = "annotate.views.lockout.lockout_response"
 # Every attempt during a lock-out restarts the cool-off; a successful login clears the count.

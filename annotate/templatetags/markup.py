@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
+from collections import OrderedDict
+from typing import NamedTuple
 
 import markdown
 import nh3
 from django import template
+from django.conf import settings
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from markdown import util as markdown_util
@@ -155,9 +157,59 @@ def _markdown() -> markdown.Markdown:
 
 # An item's prompt and responses are shown to each of its (overlap) annotators, and again
 # on the next-item call after submit-and-next: rendered once per process per text. Texts
-# longer than this are rendered each time (the cache stays within about 32 MB per process).
+# longer than this are rendered each time; the cache as a whole is bounded by characters
+# (settings.MARKDOWN_CACHE_MAX_CHARS, text plus HTML), not by a count of entries.
 _CACHED_TEXT_CHARS = 32_000
-_CACHED_TEXTS = 1_024
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    currsize: int
+    chars: int
+    max_chars: int
+
+
+class CharBoundedLRU:
+    """Rendered HTML by source text, least recently used evicted first, so that the
+    characters of every key plus its value never exceed ``max_chars`` (an entry larger
+    than the whole budget is not stored). Thread-safe: gunicorn threads share it."""
+
+    def __init__(self, render, max_chars: int):
+        self._render = render
+        self.max_chars = max_chars
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._chars = 0
+        self._hits = self._misses = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            html = self._entries.get(text)
+            if html is not None:
+                self._entries.move_to_end(text)
+                self._hits += 1
+                return html
+            self._misses += 1
+        html = self._render(text)  # outside the lock: rendering is the slow part
+        size = len(text) + len(html)
+        with self._lock:
+            if size <= self.max_chars and text not in self._entries:
+                self._entries[text] = html
+                self._chars += size
+                while self._chars > self.max_chars:
+                    old_text, old_html = self._entries.popitem(last=False)
+                    self._chars -= len(old_text) + len(old_html)
+        return html
+
+    def cache_info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, len(self._entries), self._chars, self.max_chars)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._chars = self._hits = self._misses = 0
 
 
 def render_markdown_safely(text: str) -> str:
@@ -173,7 +225,7 @@ def _render_markdown(text: str) -> str:
     return sanitise_rendered_html(_markdown().convert(text))
 
 
-_render_markdown_cached = lru_cache(maxsize=_CACHED_TEXTS)(_render_markdown)
+_render_markdown_cached = CharBoundedLRU(_render_markdown, settings.MARKDOWN_CACHE_MAX_CHARS)
 
 
 @register.filter(name="markdown")

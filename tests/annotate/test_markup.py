@@ -300,3 +300,47 @@ def test_option_labels_are_rendered_as_the_task_pages_template_loop_rendered_the
     # The templates have options whose anchor text differs from their label, and ones without.
     assert any(o.description and o.description != o.label for o in options)
     assert any(not o.description or o.description == o.label for o in options)
+
+
+def test_markdown_cache_never_holds_more_characters_than_its_budget_and_hits_are_identical():
+    import tracemalloc
+
+    from annotate.templatetags.markup import CharBoundedLRU, _render_markdown
+
+    budget = 400_000
+    cache = CharBoundedLRU(_render_markdown, budget)
+    texts = [f"# Text {n}\n\n" + ("**word** " * 3_000) for n in range(40)]  # ~27k chars each
+    tracemalloc.start()
+    for text in texts:
+        cache(text)
+        assert cache.cache_info().chars <= budget
+    full_cache_bytes, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    info = cache.cache_info()
+    assert info.misses == 40 and 0 < info.currsize < 40  # it evicted, and kept some
+    assert info.chars > budget // 2
+    # A full cache of budget characters costs a few bytes per character (str is 1 byte per
+    # ASCII char plus per-entry overhead); printed so the figure per 8M default can be read off.
+    print(f"full cache: {info.chars} chars, {full_cache_bytes} bytes traced")
+    assert full_cache_bytes < 4 * budget
+    newest = texts[-1]
+    assert cache(newest) == _render_markdown(newest) and cache.cache_info().hits == 1
+    assert cache(texts[0]) == _render_markdown(texts[0])  # evicted: rendered again, same HTML
+    assert cache.cache_info().misses == 41
+
+
+def test_markdown_cache_evicts_least_recently_used_first():
+    from annotate.templatetags.markup import CharBoundedLRU
+
+    cache = CharBoundedLRU(lambda text: text.upper(), max_chars=12)  # three 2-char texts
+    for text in ("aa", "bb", "cc"):
+        cache(text)
+    cache("aa")  # now bb is the least recently used
+    cache("dd")
+    assert cache.cache_info().currsize == 3
+    hits_before = cache.cache_info().hits
+    assert cache("aa") == "AA" and cache("cc") == "CC" and cache("dd") == "DD"
+    assert cache.cache_info().hits == hits_before + 3
+    cache("bb")
+    assert cache.cache_info().misses == 5  # bb was the one evicted
+    assert cache("x" * 7) == "X" * 7 and cache.cache_info().chars <= 12  # too large: not kept
