@@ -102,10 +102,32 @@ class Annotator:
 
     def post(self, path: str, data: dict | None = None, *, timeout: float = 60, http=None):
         http = http or self.http
-        response = http.post(f"{self.base}{path}", data=data or {}, timeout=timeout)
+        response = self._resend_on_reset(
+            lambda: http.post(f"{self.base}{path}", data=data or {}, timeout=timeout)
+        )
         if response.status_code >= 500:
             self.errors.append(f"{path}: {response.status_code}")
         return response
+
+    def get(self, path: str) -> requests.Response:
+        return self._resend_on_reset(lambda: self.http.get(f"{self.base}{path}", timeout=60))
+
+    @staticmethod
+    def _resend_on_reset(send, attempts: int = 3) -> requests.Response:
+        """Send again when the connection is reset, as a browser does.
+
+        Under load the server closes idle keep-alive connections (gunicorn's `--keep-alive`), and a
+        request written into one as it closes is reset before any answer. A browser resends it on a
+        fresh connection; whether the first one reached the server or not, a resent submit must be
+        stored once, which is what this test checks.
+        """
+        for attempt in range(attempts):
+            try:
+                return send()
+            except requests.ConnectionError as reset:
+                if isinstance(reset, requests.Timeout) or attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def submit(self, assignment_id: int, *, http=None) -> requests.Response:
         path = reverse("submit_label", args=[self.slug, assignment_id])
@@ -115,6 +137,13 @@ class Annotator:
         return response
 
     def work(self) -> None:
+        """Label until no item is left; an exception is recorded, not lost with the thread."""
+        try:
+            self._label_until_done()
+        except Exception as error:  # noqa: BLE001 - reported by the test's assertion
+            self.errors.append(f"annotator stopped: {error!r}")
+
+    def _label_until_done(self) -> None:
         response = self.post(reverse("label_claim", args=[self.slug]))
         previous = None
         while match := ASSIGNMENT_IN_PAGE.search(response.text):
@@ -139,7 +168,7 @@ class Annotator:
             elif behaviour < 0.3 and previous is not None:
                 # Back to the item answered before, submitted again; then a refresh.
                 self.submit(previous)
-                self.http.get(f"{self.base}{reverse('label_next', args=[self.slug])}", timeout=60)
+                self.get(reverse("label_next", args=[self.slug]))
                 response = self.submit(current)
             else:
                 response = self.submit(current)

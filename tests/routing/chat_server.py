@@ -110,10 +110,22 @@ class ScriptedChatServer:
                     server.calls.append(call)
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                answered = False
+
+                def answering() -> None:
+                    # Out of flight before the first byte goes back: the client may send its next
+                    # request as soon as it reads this answer, before this thread runs again.
+                    nonlocal answered
+                    if not answered:
+                        answered = True
+                        with server._lock:
+                            server.in_flight -= 1
+
                 try:
                     reply = server.answer(call)
                     if reply.delay:
                         time.sleep(reply.delay)
+                    answering()
                     if reply.drop:
                         self.close_connection = True
                         return
@@ -129,8 +141,7 @@ class ScriptedChatServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
                 finally:
-                    with server._lock:
-                        server.in_flight -= 1
+                    answering()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
