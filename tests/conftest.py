@@ -218,7 +218,7 @@ def minilm_encoder():
 @pytest.fixture(scope="session")
 def cached_minilm_encoder(minilm_encoder, tmp_path_factory):
     """MiniLM behind one on-disk embedding cache for the whole run: each text of the shared data
-    is embedded once per test session, whichever test file asks first.
+    is embedded once per run, whichever test file (and test process) asks first.
 
     ``PREFROUTE_TEST_EMBEDDING_CACHE`` names a persistent folder instead (a content-hash cache, so
     results are the same; re-runs skip the minutes of embedding).
@@ -226,7 +226,15 @@ def cached_minilm_encoder(minilm_encoder, tmp_path_factory):
     from models_rm.cache import CachedEncoder, EmbeddingCache
 
     persistent = os.environ.get("PREFROUTE_TEST_EMBEDDING_CACHE")
-    directory = Path(persistent) if persistent else tmp_path_factory.mktemp("embeddings")
+    if persistent:
+        directory = Path(persistent)
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        # One folder for both test processes (their base temps share a parent): a text embedded
+        # by one is read by the other; the cache writes by atomic rename, so sharing is safe.
+        directory = tmp_path_factory.getbasetemp().parent / "embeddings"
+        directory.mkdir(exist_ok=True)
+    else:
+        directory = tmp_path_factory.mktemp("embeddings")
     return CachedEncoder(minilm_encoder, EmbeddingCache(directory))
 
 
