@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument(
         "--llm-label",
         default="main",
-        choices=("main", "jury", "fallback"),
+        choices=("main", "jury", "fallback", "auto"),
         help="label an LLM-routed item keeps (see python -m routing.core simulate --help)",
     )
     args = parser.parse_args()

@@ -57,12 +57,16 @@ from routing.core.error_model import (
     score_llm_errors,
 )
 from routing.core.jury import (
+    EVEN_EVIDENCE,
     JURY_VERSION,
+    KEPT_JURY,
+    KEPT_MAIN,
     JudgeReliability,
+    KeptLabel,
+    choose_kept_label,
     fit_judge_reliability,
     jury_posterior,
     jury_rule_order,
-    shipped_jury_labels,
 )
 from routing.models import InstanceFeatures, Route, RoutingDecision, RoutingRun, RoutingStrategy
 from routing.routing_seed import choose_seed, default_seed_size
@@ -285,13 +289,15 @@ def _scores(
     state: _CampaignState,
     seed_labelled: np.ndarray,
     seed: int,
+    kept: KeptLabel,
 ) -> tuple[np.ndarray, ErrorScores]:
     """Ranking of every pair (best first) and the error model's scores (always computed: the
-    PM sees P(LLM wrong) whatever the strategy). With a jury the scores are those of the label
-    an LLM-routed item ships with, the jury's, its judges weighted on the seed's labelled
-    positions ``seed_labelled``; a main judge alone is scored on every human label."""
+    PM sees P(LLM wrong) whatever the strategy), for the label an LLM-routed item ships with
+    (``kept``): the jury's, its judges weighted on the seed's labelled positions
+    ``seed_labelled``, or the main judge's (also a main judge alone), scored on every human
+    label."""
     labelled = np.flatnonzero(state.labelled)
-    if len(view.jury_names):
+    if len(view.jury_names) and kept.source == KEPT_JURY:
         scores = score_jury_label_errors(
             view=view,
             calibration=seed_labelled,
@@ -420,12 +426,19 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
     reliability = fit_judge_reliability(
         votes=state.votes[seed_labelled], names=names, human=state.human[seed_labelled]
     )
-    kept, _, _ = shipped_jury_labels(
+    # Which label LLM-routed items keep (the main judge's or the jury's) is chosen on the seed.
+    kept_label = choose_kept_label(
         votes=state.votes, names=names, labelled=seed_labelled, human=state.human[seed_labelled]
     )
+    kept = kept_label.codes
     progress(0, None, "Scoring every pair with the error model")
     order, scores = _scores(
-        strategy=strategy, view=view, state=state, seed_labelled=seed_labelled, seed=job.pk
+        strategy=strategy,
+        view=view,
+        state=state,
+        seed_labelled=seed_labelled,
+        seed=job.pk,
+        kept=kept_label,
     )
     fixed = state.labelled | state.in_progress | is_seed
     human_mask = fixed.copy()
@@ -471,6 +484,7 @@ def _route_campaign(job: JobRun, progress: JobProgress) -> dict:
         "jury_version": JURY_VERSION,
         "reliability": reliability.as_dict(),
         "reliability_fitted_on": f"the {len(seed_labelled)} labelled seed items",
+        "kept_label": {**kept_label.as_dict(), "main_annotator": annotators[0]},
         "seed": {
             "size": int(len(seed_positions)),
             "requested": int(params.get("seed_size", 0)),
@@ -688,8 +702,11 @@ def run_jury_label_job(*, job_id: int) -> None:
 
 
 def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
-    """The reliability-weighted jury label of each LLM-routed item of the run (its judges'
-    weights come from the run's fit); an item an earlier run labelled gets a new revision."""
+    """The label each LLM-routed item of the run keeps: the reliability-weighted jury label (its
+    judges' weights come from the run's fit), or, where the run's seed chose the main judge
+    (``model_details["kept_label"]``), the main judge's own label wherever it is decisive. Stored
+    as the ``jury`` model's label either way (prompt version ``jury-v1`` or ``jury-v1/main``, the
+    raw output says which and why); an item an earlier run labelled gets a new revision."""
     run = RoutingRun.objects.get(pk=job.params["routing_run"])
     campaign = run.campaign
     names = [run.main_annotator, *run.jury]
@@ -712,6 +729,20 @@ def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
     )
     decisions = list(run.decisions.filter(route=Route.LLM).values_list("instance_id", flat=True))
     state_votes = _votes_for(campaign=campaign, instance_ids=decisions, identities=identities)
+    choice = run.model_details.get("kept_label") or {"source": KEPT_JURY}
+    main_labels = {}
+    if choice["source"] == KEPT_MAIN:
+        model, version = identities[names[0]]
+        main_labels = {
+            instance_id: (preference, confidence)
+            for instance_id, preference, confidence in Annotation.objects.filter(
+                campaign=campaign,
+                source=AnnotationSource.LLM,
+                model_name=model,
+                prompt_version=version,
+                instance_id__in=decisions,
+            ).values_list("instance_id", "overall_preference", "confidence")
+        }
     total = len(decisions)
     progress(0, total, f"Jury labels for {total} LLM-routed items")
     existing = {
@@ -728,26 +759,41 @@ def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
         votes = state_votes[k : k + 1]
         prob_a = float(jury_posterior(votes=votes, reliability=reliability)[0])
         preference = _preference_from(prob_a)
-        ties += preference == 0
+        confidence = round(abs(2 * prob_a - 1), 4)
+        version = JURY_VERSION
+        justification = f"Reliability-weighted jury of {len(names)}: P(A preferred) = {prob_a:.3f}."
         raw = {
             "backend": "jury",
             "routing_run": run.pk,
+            "kept": KEPT_JURY,
             "prob_a": round(prob_a, 6),
             "votes": {name: int(votes[0, j]) for j, name in enumerate(names)},
             "weights": {name: round(float(weights[j]), 6) for j, name in enumerate(names)},
             "weighting": weighting,
         }
+        if instance_id in main_labels and votes[0, 0] in (LABEL_A, LABEL_B):
+            preference, main_confidence = main_labels[instance_id]
+            confidence = main_confidence
+            version = f"{JURY_VERSION}/main"
+            justification = (
+                f"The main judge {names[0]}'s own label, kept because on the seed it matched "
+                f"{_share(choice['main_agreement'])} of the human labels and the jury "
+                f"{_share(choice['jury_agreement'])}."
+            )
+            raw.update({"kept": KEPT_MAIN, "kept_from": names[0]})
+        raw["justification"] = justification  # also on a revision, which rewrites raw_output
+        ties += preference == 0
         current = existing.get(instance_id)
         if current is None:
             labels.append(
                 LLMPairwiseLabel(
                     instance_id=instance_id,
                     model_name=JURY_MODEL_NAME,
-                    prompt_version=JURY_VERSION,
+                    prompt_version=version,
                     judgement=PairwiseJudgement(
                         overall_preference=preference,
-                        confidence=round(abs(2 * prob_a - 1), 4),
-                        justification=f"Reliability-weighted jury of {len(names)}: P(A preferred) = {prob_a:.3f}.",
+                        confidence=confidence,
+                        justification=justification,
                     ),
                     raw_output=raw,
                 )
@@ -755,11 +801,13 @@ def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
         elif (
             current.overall_preference != preference
             or current.raw_output.get("routing_run") != run.pk
+            or current.prompt_version != version
         ):
             # A re-route refits the weights: the jury label is revised, and the revision counted.
             Annotation.objects.filter(pk=current.pk).update(
                 overall_preference=preference,
-                confidence=round(abs(2 * prob_a - 1), 4),
+                prompt_version=version,
+                confidence=confidence,
                 raw_output={
                     **raw,
                     "previous": {
@@ -784,18 +832,23 @@ def _label_with_jury(job: JobRun, progress: JobProgress) -> dict:
     }
 
 
+def _share(value: float | None) -> str:
+    return "no" if value is None else f"{value:.0%}"
+
+
 def _preference_from(prob_a: float) -> int:
     """The 5-point strength of a jury label: "clearly" when the posterior is at least 0.9 for
-    one side, "slightly" above 0.5, a tie at exactly 0.5 (no evidence either way)."""
+    one side, "slightly" above 0.5, a tie at 0.5 (no evidence either way, or evidence that
+    cancels out up to float error, as ``jury_labels`` has it)."""
+    if abs(prob_a - 0.5) <= EVEN_EVIDENCE:
+        return 0
     if prob_a >= 0.9:
         return -2
     if prob_a > 0.5:
         return -1
     if prob_a <= 0.1:
         return 2
-    if prob_a < 0.5:
-        return 1
-    return 0
+    return 1
 
 
 def _votes_for(

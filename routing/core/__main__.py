@@ -361,10 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--llm-label",
         default="main",
-        choices=("main", "jury", "fallback"),
+        choices=("main", "jury", "fallback", "auto"),
         help="the label an LLM-routed item keeps: the --llm judge's (main, the default), the "
-        "reliability-weighted jury label of every judge (jury: what a routed campaign ships), "
-        "or the --llm judge's where decisive and the jury label elsewhere (fallback)",
+        "reliability-weighted jury label of every judge (jury), the --llm judge's where "
+        "decisive and the jury label elsewhere (fallback), or fallback or jury, whichever "
+        "matched more human labels of a random calibration sample (auto: what a routed "
+        "campaign ships)",
     )
     sim.add_argument("--budgets", type=_floats, default=(0.1, 0.25, 0.5, 0.75))
     sim.add_argument("--seeds", type=_at_least(1), default=3)

@@ -32,6 +32,7 @@ import numpy as np
 from routing.core.datasets import LABEL_A, LABEL_B, LABEL_TIE, NO_LABEL
 
 JURY_VERSION = "jury-v1"
+EVEN_EVIDENCE = 1e-9  # |P(A) - 0.5| at or below this is a tie: float error, not evidence
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,14 @@ def jury_posterior(*, votes: np.ndarray, reliability: JudgeReliability) -> np.nd
 
 def jury_labels(*, prob_a: np.ndarray, min_margin: float = 0.0) -> np.ndarray:
     """Label codes from ``P(A preferred)``: A when ``p - 0.5 > min_margin``, B when
-    ``0.5 - p > min_margin``, otherwise a tie (never broken by judge order)."""
+    ``0.5 - p > min_margin``, otherwise a tie (never broken by judge order). Evidence that
+    cancels out is a tie even when rounding leaves ``p`` a hair off 0.5 (weights of judges seen
+    as often right as wrong are equal and opposite only up to float error)."""
     prob_a = np.asarray(prob_a, dtype=np.float64)
+    margin = max(float(min_margin), EVEN_EVIDENCE)
     codes = np.full(prob_a.shape, LABEL_TIE, dtype=np.int8)
-    codes[prob_a - 0.5 > min_margin] = LABEL_A
-    codes[0.5 - prob_a > min_margin] = LABEL_B
+    codes[prob_a - 0.5 > margin] = LABEL_A
+    codes[0.5 - prob_a > margin] = LABEL_B
     return codes
 
 
@@ -162,6 +166,120 @@ def shipped_jury_labels(
         )
     prob_a = jury_posterior(votes=votes, reliability=reliability)
     return jury_labels(prob_a=prob_a), prob_a, reliability
+
+
+KEPT_MAIN = "main"
+KEPT_JURY = "jury"
+
+
+@dataclass(frozen=True)
+class KeptLabel:
+    """Which label LLM-routed items keep, chosen on the seed, and that label for every item.
+
+    ``source`` is ``"main"`` (the main judge's own verdict where it is decisive, the jury label
+    where it said tie or gave none) or ``"jury"`` (the reliability-weighted label of every judge).
+    ``main_agreement`` / ``jury_agreement``: the share of the seed's decisive human labels each
+    candidate matched, the jury's measured leave-one-out (an item's own label never weighs the
+    judges that label it); ``None`` without a labelled seed item. ``codes`` int8 (n,) is the
+    chosen label, ``prob_a`` the jury's posterior, ``reliability`` the judges' weights fitted on
+    the whole seed.
+    """
+
+    source: str
+    codes: np.ndarray
+    prob_a: np.ndarray
+    reliability: JudgeReliability
+    main_agreement: float | None
+    jury_agreement: float | None
+    items: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "main_agreement": self.main_agreement,
+            "jury_agreement": self.jury_agreement,
+            "seed_items": self.items,
+        }
+
+
+def choose_kept_label(
+    *,
+    votes: np.ndarray,
+    names: Sequence[str],
+    labelled: np.ndarray,
+    human: np.ndarray,
+    prior: float = 1.0,
+) -> KeptLabel:
+    """Keep the main judge's label or the jury's, whichever matched more of the seed's humans.
+
+    ``votes`` int8 (n, j) with the main judge in column 0; ``labelled`` the seed's positions
+    (a uniformly random sample of the pool, so what holds on it holds for the items left to the
+    LLM side) and ``human`` their labels. The jury label is measured leave-one-out, so a jury
+    that merely fits the seed does not win on it. The main judge must do strictly better to be
+    kept: a single judge is kept only on evidence; the jury, which includes it, is the default.
+
+    Why a choice at all: the naive-Bayes jury treats judges as independent. A jury of prompt
+    variants of one weak model outvotes a strong main judge even with honest weights (on LLMBar's
+    adversarial set the jury label matched humans 16 points less often than the strong judge),
+    while for a weak main judge the jury is far better. The seed, paid for anyway, says which
+    case a campaign is in.
+    """
+    votes = _check_votes(votes)
+    labelled = np.asarray(labelled, dtype=np.int64).reshape(-1)
+    human = np.asarray(human, dtype=np.int8).reshape(-1)
+    if len(labelled) != len(human):
+        raise ValueError(f"{len(labelled)} labelled positions but {len(human)} human labels")
+    jury_codes, prob_a, reliability = shipped_jury_labels(
+        votes=votes, names=names, labelled=labelled, human=human, prior=prior
+    )
+    main = votes[:, 0]
+    main_decisive = (main == LABEL_A) | (main == LABEL_B)
+    main_codes = np.where(main_decisive, main, jury_codes).astype(np.int8)
+    known = np.flatnonzero((human == LABEL_A) | (human == LABEL_B))
+    main_right = jury_right = 0
+    for k in known.tolist():
+        others = np.delete(np.arange(len(labelled)), k)
+        left_out = _jury_label_at(
+            votes=votes,
+            names=names,
+            position=int(labelled[k]),
+            labelled=labelled[others],
+            human=human[others],
+            prior=prior,
+        )
+        jury_right += int(left_out == human[k])
+        kept_main = main[labelled[k]] if main_decisive[labelled[k]] else left_out
+        main_right += int(kept_main == human[k])
+    items = len(known)
+    main_agreement = main_right / items if items else None
+    jury_agreement = jury_right / items if items else None
+    source = KEPT_MAIN if items and main_right > jury_right else KEPT_JURY
+    return KeptLabel(
+        source=source,
+        codes=main_codes if source == KEPT_MAIN else jury_codes,
+        prob_a=prob_a,
+        reliability=reliability,
+        main_agreement=main_agreement,
+        jury_agreement=jury_agreement,
+        items=items,
+    )
+
+
+def _jury_label_at(
+    *,
+    votes: np.ndarray,
+    names: Sequence[str],
+    position: int,
+    labelled: np.ndarray,
+    human: np.ndarray,
+    prior: float,
+) -> int:
+    """The jury label of the item at ``position`` with the judges weighted on ``labelled`` only."""
+    rows = np.concatenate([votes[labelled], votes[position : position + 1]], axis=0)
+    codes, _, _ = shipped_jury_labels(
+        votes=rows, names=names, labelled=np.arange(len(labelled)), human=human, prior=prior
+    )
+    return int(codes[-1])
 
 
 def jury_signals(*, main: np.ndarray, jury: np.ndarray) -> dict[str, np.ndarray]:
@@ -223,7 +341,11 @@ def jury_rule_order(*, main: np.ndarray, jury: np.ndarray, rng: np.random.Genera
 __all__ = [
     "JURY_VERSION",
     "JudgeReliability",
+    "KEPT_JURY",
+    "KEPT_MAIN",
+    "KeptLabel",
     "NO_LABEL",
+    "choose_kept_label",
     "fit_judge_reliability",
     "jury_labels",
     "jury_log_odds",

@@ -176,6 +176,7 @@ def test_a_pm_routes_a_campaign_humans_get_the_routed_items_and_the_jury_labels_
     text = page.content.decode()
     assert page.status_code == 200
     assert "a random seed item" in text and "<polyline" in text
+    assert 'id="run-kept-label"' in text and "LLM-routed items keep" in text
 
     # Re-routing after more human labels is a new run that supersedes the first.
     label_first(campaign, annotator, 1)

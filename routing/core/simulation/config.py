@@ -20,7 +20,7 @@ STRATEGIES = (
     "all-llm",
 )
 DEFAULT_STRATEGY = "error-model"
-LLM_LABELS = ("main", "jury", "fallback")
+LLM_LABELS = ("main", "jury", "fallback", "auto")
 # Reads every human label of the pool: the upper bound beside every table, run by the
 # simulation itself (never through a HumanLabelOracle) and always included.
 ORACLE = "oracle"
@@ -52,7 +52,9 @@ class SimulationConfig:
     #   what a routed campaign ships (routing.campaign_routing); the judges are weighted on the
     #   plan's calibration items (a random sample of its human items; the oracle: every human
     #   label), equally when none is measured;
-    # - "fallback": the main judge's label where it is decisive, the jury label where not.
+    # - "fallback": the main judge's label where it is decisive, the jury label where not;
+    # - "auto": "fallback" or "jury", whichever matched more of the calibration items' human
+    #   labels (the jury's measured leave-one-out; ``routing.core.jury.choose_kept_label``).
     # Without a jury every mode is the main judge's label.
     llm_label: str = "main"
 

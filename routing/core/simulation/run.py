@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from routing.core.datasets import PairwiseDataset
-from routing.core.jury import shipped_jury_labels
+from routing.core.jury import choose_kept_label, shipped_jury_labels
 from routing.core.router.budget import resolve_budget
 from routing.core.simulation.composition import compose_labels, decisive, orient
 from routing.core.simulation.config import (
@@ -69,10 +69,15 @@ def llm_side_labels(
     """The label each pool item keeps when it is not routed to a human (``mode`` as
     ``SimulationConfig.llm_label``): the main judge's, the jury label with the judges weighted
     on the human labels ``human`` of the positions ``labelled`` (a plan's calibration items), or
-    the main judge's where decisive and that jury label elsewhere."""
+    the main judge's where decisive and that jury label elsewhere, or (``auto``) whichever of
+    the last two matched more of those human labels."""
     if mode == "main" or not pool.jury_names:
         return pool.llm
     votes = np.concatenate([pool.llm[:, None], pool.jury_votes], axis=1)
+    if mode == "auto":
+        return choose_kept_label(
+            votes=votes, names=(pool.llm_name, *pool.jury_names), labelled=labelled, human=human
+        ).codes
     codes, _, _ = shipped_jury_labels(
         votes=votes, names=(pool.llm_name, *pool.jury_names), labelled=labelled, human=human
     )

@@ -24,6 +24,7 @@ from routing.core.error_model import (
     score_jury_label_errors,
     score_llm_errors,
 )
+from routing.core.jury import KEPT_JURY, choose_kept_label
 from routing.core.simulation.honesty import HumanLabelOracle, PoolView, RoutingPlan
 
 MIN_LABELLED = 20
@@ -47,7 +48,7 @@ class ErrorModelStrategy:
     name = "error-model"
 
     def plan(self, *, pool: PoolView, oracle: HumanLabelOracle, rng_seed: int) -> RoutingPlan:
-        if pool.llm_label == "jury" and pool.jury_names:
+        if pool.llm_label in ("jury", "auto") and pool.jury_names:
             return self._plan_for_jury_label(pool=pool, oracle=oracle, rng_seed=rng_seed)
         rng = np.random.default_rng([rng_seed, 13])
         view = llm_side_view(pool)
@@ -90,9 +91,10 @@ class ErrorModelStrategy:
     def _plan_for_jury_label(
         self, *, pool: PoolView, oracle: HumanLabelOracle, rng_seed: int
     ) -> RoutingPlan:
-        """Where LLM-routed items keep the jury label: a random calibration sample first (the
-        judges' reliabilities are fitted on it alone, so they hold for the items left to the
-        jury), then batches of the items whose jury label is most likely wrong."""
+        """Where LLM-routed items keep the jury label (or, ``auto``, whichever label the
+        calibration sample says): a random calibration sample first (the judges' reliabilities
+        and the choice are fitted on it alone, so they hold for the items left to the LLM side),
+        then batches of the items whose kept label is most likely wrong."""
         rng = np.random.default_rng([rng_seed, 13])
         view = llm_side_view(pool)
         budget = pool.budget
@@ -105,16 +107,31 @@ class ErrorModelStrategy:
             labels[calibration] = oracle.buy(calibration)
             bought[calibration] = True
             rounds.append({"why": "calibration", "items": int(size)})
+        keeps_jury = True
+        if pool.llm_label == "auto":
+            choice = choose_kept_label(
+                votes=view.all_votes,
+                names=view.judge_names,
+                labelled=calibration,
+                human=labels[calibration],
+            )
+            keeps_jury = choice.source == KEPT_JURY
+            rounds.append({"why": "kept label", "items": 0, **choice.as_dict()})
         last = None
         while (remaining := budget - int(bought.sum())) > 0:
             positions = np.flatnonzero(bought)
-            last = score_jury_label_errors(
-                view=view,
-                calibration=calibration,
-                labelled=positions,
-                human=labels[positions],
-                rng_seed=rng_seed,
-            )
+            if keeps_jury:
+                last = score_jury_label_errors(
+                    view=view,
+                    calibration=calibration,
+                    labelled=positions,
+                    human=labels[positions],
+                    rng_seed=rng_seed,
+                )
+            else:  # the main judge's label is kept: score its errors (undecided ones first)
+                last = score_llm_errors(
+                    view=view, labelled=positions, human=labels[positions], rng_seed=rng_seed
+                )
             chosen = choose_next_batch(
                 scores=last, exclude=bought, count=min(BATCH, remaining), rng=rng
             )
