@@ -35,7 +35,7 @@ from annotate.models import (
     Route,
     SkipReason,
 )
-from annotate.selectors import (  # the one AnnotationView builder, shared with the exports
+from annotate.selectors_votes import (  # the one AnnotationView builder, shared with the exports
     InstanceWithAnnotations,
     ResponseView,
     _annotation_view,
