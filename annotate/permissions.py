@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from annotate.models import Assignment, Campaign, CampaignRole, JobRun
-from annotate.selectors import campaign_and_roles, roles_in_campaign
+from annotate.selectors import annotator_pool_of_assignment, campaign_and_roles, roles_in_campaign
 
 
 def get_campaign_for_role_or_404(*, user, slug: str, roles: set[str]) -> Campaign:
@@ -26,8 +26,14 @@ def get_assignment_for_annotator_or_404(*, user, pk: int, campaign: Campaign | N
     campaign the caller has read already (the one in the URL); an assignment of that campaign
     then carries that object instead of a second copy read here (so what was read on it once
     per request, e.g. the quality settings, stays read). One of another campaign is returned
-    as well, its campaign read when used: callers compare ``campaign_id``."""
-    assignments = Assignment.objects.filter(pk=pk, annotator=user)
+    as well, its campaign read when used: callers compare ``campaign_id``.
+
+    The annotator's pool in the assignment's campaign rides along (``annotator_pool``, a
+    subquery), so a submit can hand this read to ``submit_annotation`` instead of reading the
+    assignment again."""
+    assignments = Assignment.objects.filter(pk=pk, annotator=user).annotate(
+        annotator_pool=annotator_pool_of_assignment()
+    )
     if campaign is None:
         assignment = assignments.select_related("campaign", "instance").first()
     else:

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from django.db import connection, models
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from annotate.aggregation import AggregatedLabel, Vote
 from annotate.aggregation_policies import AdjudicatedLabel, aggregate_campaign_votes
@@ -126,6 +126,14 @@ def _campaign_and_roles_sql() -> str:
         f" LEFT JOIN {table_of(QualitySettings)} q ON q.campaign_id = c.id"
         " WHERE m.user_id = %s AND c.slug = %s AND m.is_active = %s"
     )
+
+
+def annotator_pool_of_assignment() -> Subquery:
+    """The pool of an assignment's annotator in its campaign, as a subquery to annotate with."""
+    pool = CampaignMembership.objects.filter(
+        campaign_id=OuterRef("campaign_id"), user_id=OuterRef("annotator_id"), role=CampaignRole.ANNOTATOR
+    ).values("pool")[:1]
+    return Subquery(pool)
 
 
 def roles_in_campaign(*, user, campaign: Campaign) -> set[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 from django.utils import timezone
 
 from annotate.judgements import PairwiseJudgement
@@ -21,14 +21,13 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Campaign,
-    CampaignMembership,
-    CampaignRole,
     CampaignStatus,
     Instance,
     JobRun,
     QuestionKind,
     Response,
 )
+from annotate.selectors import annotator_pool_of_assignment
 from annotate.services.answers import (
     AnswerInput,
     AnswersRejected,
@@ -87,6 +86,7 @@ def submit_annotation(
     time_spent_seconds: float | None = None,
     now: datetime | None = None,
     campaign: Campaign | None = None,
+    assignment: Assignment | None = None,
 ) -> SubmissionOutcome:
     """Record the annotator's answers (in display slots) for their assignment.
 
@@ -100,22 +100,29 @@ def submit_annotation(
     ``campaign``: the assignment's campaign as the caller has read it (with its task schema),
     used instead of reading it again, so that the quality gate reads its settings once per
     request (this submit's and the next claim's); a campaign other than the assignment's is
-    ignored.
+    ignored. ``assignment``: assignment ``assignment_id`` as the caller has just read it for
+    ``annotator`` with its ``annotator_pool`` (``get_assignment_for_annotator_or_404``), used
+    instead of reading it again. A status it read that has changed since is safe: the flip to
+    submitted is conditional, and a refused flip reads the status again.
     """
     now = now or timezone.now()
-    # The annotator's pool in this campaign rides along in the same query (a subquery).
-    pool = CampaignMembership.objects.filter(
-        campaign_id=OuterRef("campaign_id"), user_id=OuterRef("annotator_id"), role=CampaignRole.ANNOTATOR
-    ).values("pool")[:1]
-    # The instance is not read (the label needs only its id), nor the campaign when given.
-    assignments = Assignment.objects.all()
-    if campaign is None:
-        assignments = assignments.select_related("campaign__task_schema", "campaign__guidelines")
-    assignment = (
-        assignments.annotate(annotator_pool=Subquery(pool))
-        .filter(pk=assignment_id, annotator=annotator)
-        .first()
+    usable = (
+        assignment is not None
+        and assignment.pk == assignment_id
+        and assignment.annotator_id == annotator.pk
+        and hasattr(assignment, "annotator_pool")
     )
+    if not usable:
+        # The instance is not read (the label needs only its id), nor the campaign when given;
+        # the annotator's pool in this campaign rides along in the same query (a subquery).
+        assignments = Assignment.objects.all()
+        if campaign is None:
+            assignments = assignments.select_related("campaign__task_schema", "campaign__guidelines")
+        assignment = (
+            assignments.annotate(annotator_pool=annotator_pool_of_assignment())
+            .filter(pk=assignment_id, annotator=annotator)
+            .first()
+        )
     if assignment is None:
         raise SubmissionRejected("This item is not assigned to you.")
     if campaign is not None and assignment.campaign_id == campaign.pk:

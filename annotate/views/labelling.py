@@ -186,6 +186,7 @@ def submit_label(request, slug: str, assignment_id: int):
             answers=form.to_answers(),
             time_spent_seconds=form.cleaned_data.get("time_spent_seconds"),
             campaign=campaign,
+            assignment=assignment,
         )
     except SubmissionRejected as exc:
         assignment.refresh_from_db()

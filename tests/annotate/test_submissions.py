@@ -183,6 +183,27 @@ def test_a_human_label_records_the_annotators_pool(pm):
     assert outcome.annotation.pool == "expert"
 
 
+def test_a_label_submitted_through_the_page_records_the_annotators_pool_too(pm):
+    # The page hands the assignment it read (with the pool) to the service, which reads no copy.
+    from django.urls import reverse
+
+    from annotate.models import CampaignRole
+    from annotate.services.campaigns import add_member
+    from tests.conftest import logged_in, simple_pairwise_post
+
+    expert = make_user("expert")
+    campaign = build_campaign(pm=pm, n_instances=1)
+    add_member(campaign=campaign, user=expert, role=CampaignRole.ANNOTATOR, pool="expert")
+    assignment = claim_next_assignment(campaign=campaign, annotator=expert)
+    response = logged_in(expert).post(
+        reverse("submit_label", args=[campaign.slug, assignment.pk]),
+        simple_pairwise_post(),
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert Annotation.objects.get(assignment=assignment).pool == "expert"
+
+
 def test_a_time_spent_no_annotator_could_have_is_not_stored_but_the_label_is(pm):
     from annotate.services.annotations import MAX_TIME_SPENT_SECONDS
 

@@ -20,9 +20,10 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # leases a new item also takes the annotator's claim lock and re-reads their open lease under
 # it (two tabs claiming at once get one lease), and reads the claim window's ids in a query of
 # their own (its plan then stays flat in the campaign's size); a submit sizes its form from the
-# recorded display order, without reading the responses (issue 18).
+# recorded display order, without reading the responses (issue 18), and hands the assignment it
+# read (with the annotator's pool) to the service, which does not read it again.
 NEXT_ITEM_QUERIES = 15
-SUBMIT_AND_NEXT_QUERIES = 22
+SUBMIT_AND_NEXT_QUERIES = 21
 SHOW_QUERIES = 6
 
 
