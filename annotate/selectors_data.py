@@ -37,9 +37,9 @@ from annotate.models import (
 )
 from annotate.selectors_votes import (  # the one AnnotationView builder, shared with the exports
     InstanceWithAnnotations,
-    ResponseView,
     _annotation_view,
     pseudonym_of,
+    response_views,
 )
 
 
@@ -235,7 +235,7 @@ def get_instance_detail(*, campaign: Campaign, instance_id: int) -> InstanceDeta
             external_id=instance.external_id,
             messages=instance.messages,
             metadata=instance.metadata,
-            responses=[ResponseView(r.position, r.model_name, r.text) for r in instance.responses.all()],
+            responses=response_views(instance),
             annotations=[_annotation_view(a) for a in instance.annotations.all()],
         ),
         route=queue_item.route if queue_item else None,

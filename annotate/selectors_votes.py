@@ -75,6 +75,11 @@ class LabelFilter:
         return q
 
 
+def response_views(instance: Instance) -> list[ResponseView]:
+    """The instance's prefetched responses, in position order, as read-only views."""
+    return [ResponseView(r.position, r.model_name, r.text) for r in instance.responses.all()]
+
+
 def iter_instances_with_votes(
     *,
     campaign: Campaign,
@@ -128,9 +133,7 @@ def iter_instances_with_votes(
             external_id=instance.external_id,
             messages=instance.messages,
             metadata=instance.metadata,
-            responses=[
-                ResponseView(r.position, r.model_name, r.text) for r in instance.responses.all()
-            ],
+            responses=response_views(instance),
             votes=votes,
         )
 
@@ -216,9 +219,7 @@ def iter_instances_with_annotations(
             external_id=instance.external_id,
             messages=instance.messages,
             metadata=instance.metadata,
-            responses=[
-                ResponseView(r.position, r.model_name, r.text) for r in instance.responses.all()
-            ],
+            responses=response_views(instance),
             annotations=[_annotation_view(a) for a in instance.annotations.all()],
         )
 

@@ -9,9 +9,10 @@
    label is paid from the budget and counts as read), computes and stores each instance's
    features and tags with their version;
 3. keeps the campaign's seed (``routing.routing_seed``: random items humans label first; the
-   judges' weights for the jury label are fitted on the seed's human labels only), scores every
-   item with ``routing.core.error_model`` (with a jury: the chance that the jury label it would
-   ship with is wrong; or the jury rule, or at random) and keeps human the seed and the items
+   judges' weights for the jury label, and the choice of the label LLM-routed items keep, are
+   fitted on the seed's human labels only), scores every item with ``routing.core.error_model``
+   (the chance that the label it would keep, the jury's or the main judge's, is wrong; or the
+   jury rule, or at random) and keeps human the seed and the items
    already labelled or in progress; fills the rest of the budget with the highest-value items; stores one ``RoutingDecision`` per instance with its expected gain and
    the signals behind it, the predicted agreement-vs-budget curve, the split by tag and each
    judge's agreement with the humans;

@@ -48,13 +48,13 @@ class SimulationConfig:
     context_messages: int | None = 1
     # The label an LLM-routed item keeps in the composed dataset:
     # - "main": the main judge's own label (the paper's setting; the default);
-    # - "jury": the reliability-weighted label of every judge, main judge included, which is
-    #   what a routed campaign ships (routing.campaign_routing); the judges are weighted on the
-    #   plan's calibration items (a random sample of its human items; the oracle: every human
+    # - "jury": the reliability-weighted label of every judge, main judge included; the judges
+    #   are weighted on the plan's calibration items (a random sample of its human items; the oracle: every human
     #   label), equally when none is measured;
     # - "fallback": the main judge's label where it is decisive, the jury label where not;
     # - "auto": "fallback" or "jury", whichever matched more of the calibration items' human
-    #   labels (the jury's measured leave-one-out; ``routing.core.jury.choose_kept_label``).
+    #   labels (the jury's measured leave-one-out; ``routing.core.jury.choose_kept_label``):
+    #   what a routed campaign ships (routing.campaign_routing).
     # Without a jury every mode is the main judge's label.
     llm_label: str = "main"
 

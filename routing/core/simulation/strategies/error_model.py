@@ -11,6 +11,11 @@ Rounds, each paid from the budget as it goes (``HumanLabelOracle.buy``):
    P(human decisive)), so each batch is chosen knowing the labels of the ones before.
 
 The same rounds are what a campaign does when it re-routes after new human labels.
+
+Where LLM-routed items keep the jury label (``llm_label`` ``jury``, or ``auto``), the random
+calibration sample comes first and alone weighs the judges; under ``auto`` it also chooses the
+kept label (``routing.core.jury.choose_kept_label``), and the batches then score that label's
+errors.
 """
 
 from __future__ import annotations
@@ -144,7 +149,11 @@ class ErrorModelStrategy:
         return RoutingPlan(
             human=bought.copy(),
             seed=oracle.seed,
-            ppm_source="error model: P(jury label wrong), judges weighted on a random sample",
+            ppm_source=(
+                "error model: P(jury label wrong), judges weighted on a random sample"
+                if keeps_jury
+                else "error model: P(main judge wrong), kept label chosen on a random sample"
+            ),
             details=details,
             calibration=calibration,
         )
