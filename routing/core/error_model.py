@@ -37,6 +37,7 @@ from routing.core.jury import (
     fit_judge_reliability,
     jury_log_odds,
     jury_signals,
+    p_label_wrong,
     shipped_jury_labels,
 )
 
@@ -202,10 +203,9 @@ def _logistic(seed: int):
 
 def _p_main_wrong(*, votes: np.ndarray, main: np.ndarray, reliability: JudgeReliability):
     """One-coin posterior that the human side is not the main judge's (1 where undecided)."""
-    logits = np.clip(jury_log_odds(votes=votes, weight=reliability.weight), -50.0, 50.0)
-    prob_a = 1.0 / (1.0 + np.exp(-logits))
-    wrong = np.where(main == LABEL_A, 1.0 - prob_a, prob_a)
-    return np.where((main == LABEL_A) | (main == LABEL_B), wrong, 1.0)
+    return p_label_wrong(
+        log_odds=jury_log_odds(votes=votes, weight=reliability.weight), codes=main
+    )
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -309,14 +309,16 @@ def score_jury_label_errors(
     if missing:
         raise ValueError(f"calibration position {missing[0]} carries no human label")
     votes = view.all_votes
-    codes, prob_a, reliability = shipped_jury_labels(
+    codes, _, reliability = shipped_jury_labels(
         votes=votes,
         names=view.judge_names,
         labelled=calibration,
         human=np.array([label_of[p] for p in calibration.tolist()], dtype=np.int8),
         prior=reliability_prior,
     )
-    p_wrong = np.where(codes == LABEL_A, 1.0 - prob_a, np.where(codes == LABEL_B, prob_a, 1.0))
+    p_wrong = p_label_wrong(
+        log_odds=jury_log_odds(votes=votes, weight=reliability.weight), codes=codes
+    )
     # The jury's measurements taken against the label it ships, not the main judge's.
     measured = jury_signals(main=codes, jury=votes)
     signals: dict[str, np.ndarray] = {

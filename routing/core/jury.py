@@ -117,9 +117,27 @@ def jury_log_odds(*, votes: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 def jury_posterior(*, votes: np.ndarray, reliability: JudgeReliability) -> np.ndarray:
     """P(A preferred) per item from the reliability-weighted votes, float64 (n,); 0.5 where no
-    judge with a non-zero weight gave a decisive verdict."""
-    logits = np.clip(jury_log_odds(votes=votes, weight=reliability.weight), -50.0, 50.0)
-    return 1.0 / (1.0 + np.exp(-logits))
+    judge with a non-zero weight gave a decisive verdict. Past log-odds of about ±37 this is
+    exactly 0 or 1 in float64: rank items by how likely a label is wrong with
+    :func:`p_label_wrong`, not with ``1 - jury_posterior``."""
+    from scipy.special import expit
+
+    return expit(jury_log_odds(votes=votes, weight=reliability.weight))
+
+
+def p_label_wrong(*, log_odds: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """P(the human side is not the side of ``codes``) from the jury's log-odds of A over B,
+    float64 (n,): ``sigmoid(-log_odds)`` for an A label, ``sigmoid(log_odds)`` for B, 1 where the
+    label is a tie or missing (no usable pair). Computed without going through ``P(A)``, so a
+    large confident jury still orders its items by evidence (``1 - P(A)`` is 0 for every item
+    past log-odds 37, which would leave the router choosing among them at random)."""
+    from scipy.special import expit
+
+    log_odds = np.asarray(log_odds, dtype=np.float64)
+    codes = np.asarray(codes, dtype=np.int8)
+    return np.where(
+        codes == LABEL_A, expit(-log_odds), np.where(codes == LABEL_B, expit(log_odds), 1.0)
+    )
 
 
 def jury_labels(*, prob_a: np.ndarray, min_margin: float = 0.0) -> np.ndarray:
@@ -352,6 +370,7 @@ __all__ = [
     "jury_labels",
     "jury_log_odds",
     "jury_posterior",
+    "p_label_wrong",
     "jury_rule_order",
     "jury_signals",
     "shipped_jury_labels",

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from routing.core.datasets import LABEL_A, LABEL_B, LABEL_TIE, NO_LABEL
-from routing.core.error_model import LLMSideView, choose_next_batch, score_llm_errors
+from routing.core.error_model import (
+    LLMSideView,
+    choose_next_batch,
+    score_jury_label_errors,
+    score_llm_errors,
+)
 
 A, B, T, N = LABEL_A, LABEL_B, LABEL_TIE, NO_LABEL
 
@@ -120,3 +125,49 @@ def test_the_next_batch_takes_the_highest_values_and_skips_bought_items():
     batch = choose_next_batch(scores=scores, exclude=bought, count=10, rng=np.random.default_rng(0))
     assert len(batch) == 10 and not bought[batch].any()
     assert scores.value[batch].min() >= np.sort(scores.value[~bought])[-10]
+
+
+def many_jurors_view(agreeing: np.ndarray, jurors: int = 60):
+    """Every item labelled A by the main judge; ``agreeing[i]`` of ``jurors`` reliable jurors
+    vote A on item i, the rest B."""
+    n = len(agreeing)
+    jury = np.full((n, jurors), B, dtype=np.int8)
+    for i, count in enumerate(agreeing):
+        jury[i, :count] = A
+    return LLMSideView(
+        main_name="main",
+        main=np.full(n, A, dtype=np.int8),
+        jury_names=tuple(f"j{k}" for k in range(jurors)),
+        jury=jury,
+        features=np.zeros((n, 0)),
+        feature_names=(),
+    )
+
+
+def test_a_large_confident_jury_still_ranks_its_items_by_evidence():
+    """With many reliable jurors the log-odds run past what 1 - sigmoid can hold in float64
+    (about 37): P(wrong) must still be positive and ordered by the evidence, not 0 for all."""
+    # 20 seed items where all 60 jurors and the main judge are right: weight log(21/1) ≈ 3 each.
+    seed_votes = np.full(20, 60)
+    agreeing = np.concatenate([seed_votes, [60, 55, 50, 45]])  # log-odds ≈ 183, 152, 122, 91
+    view = many_jurors_view(agreeing)
+    human = np.full(20, A, dtype=np.int8)
+    scores = score_llm_errors(view=view, labelled=np.arange(20), human=human)
+    p = scores.p_llm_wrong[20:]
+    assert (p > 0).all(), p
+    assert p[0] < p[1] < p[2] < p[3]
+    order = choose_next_batch(
+        scores=scores, exclude=np.arange(24) < 20, count=4, rng=np.random.default_rng(0)
+    )
+    assert order.tolist() == [23, 22, 21, 20]
+
+
+def test_the_jury_labels_errors_are_ranked_by_evidence_past_float_saturation_too():
+    view = many_jurors_view(np.concatenate([np.full(20, 60), [60, 55, 50, 45]]))
+    human = np.full(20, A, dtype=np.int8)
+    scores = score_jury_label_errors(
+        view=view, calibration=np.arange(20), labelled=np.arange(20), human=human
+    )
+    p = scores.p_llm_wrong[20:]
+    assert (p > 0).all(), p
+    assert p[0] < p[1] < p[2] < p[3]
