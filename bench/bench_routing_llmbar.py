@@ -59,6 +59,62 @@ def run(file: str, judge: str, *, seeds: int, budgets, embed, llm_label: str = "
     return dataset, run_simulation(dataset=dataset, embed=embed, config=config)
 
 
+DETECTION_SEED_ITEMS = 20  # the error-model strategy's random calibration sample (MIN_LABELLED)
+
+
+def error_detection(dataset, *, seeds: int, llm_label: str) -> str:
+    """How well the LLM-side posterior finds the errors of the label LLM-routed items keep, away
+    from routing: per seed, a random sample of ``DETECTION_SEED_ITEMS`` human labels weighs the
+    judges (as the default strategy's calibration sample does), and every other item with a
+    decisive human label and a decisive kept label is scored by P(kept label wrong). Printed:
+    the kept label's error rate there (the precision of a random pick), the score's ROC AUC,
+    and the share of errors among its top 10% (the precision a targeted batch can reach)."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from routing.core.datasets import LABEL_A, LABEL_B
+    from routing.core.jury import (
+        fit_judge_reliability,
+        jury_log_odds,
+        p_label_wrong,
+        shipped_jury_labels,
+    )
+
+    votes = np.concatenate(
+        [np.asarray(dataset.llm, dtype=np.int8)[:, None], np.asarray(dataset.jury, np.int8)], axis=1
+    )
+    names = [dataset.llm_name, *dataset.jury_names]
+    human = np.asarray(dataset.human, dtype=np.int8)
+    decisive = lambda codes: (codes == LABEL_A) | (codes == LABEL_B)  # noqa: E731
+    rng = np.random.default_rng(2026)
+    base, aucs, top = [], [], []
+    for _ in range(seeds):
+        sample = rng.choice(len(human), DETECTION_SEED_ITEMS, replace=False)
+        if llm_label == "main":
+            reliability = fit_judge_reliability(
+                votes=votes[sample], names=names, human=human[sample]
+            )
+            kept = votes[:, 0]
+        else:
+            kept, _, reliability = shipped_jury_labels(
+                votes=votes, names=names, labelled=sample, human=human[sample]
+            )
+        p_wrong = p_label_wrong(
+            log_odds=jury_log_odds(votes=votes, weight=reliability.weight), codes=kept
+        )
+        rest = np.setdiff1d(np.arange(len(human)), sample)
+        rest = rest[decisive(kept[rest]) & decisive(human[rest])]
+        wrong = (kept[rest] != human[rest]).astype(int)
+        score = p_wrong[rest] + 1e-12 * rng.random(len(rest))  # ties broken at random
+        base.append(wrong.mean())
+        aucs.append(roc_auc_score(wrong, score) if 0 < wrong.sum() < len(wrong) else np.nan)
+        top.append(wrong[np.argsort(-score)[: max(1, len(rest) // 10)]].mean())
+    return (
+        f"error rate {np.mean(base):.1%}, AUC {np.nanmean(aucs):.2f}, "
+        f"top 10% {np.mean(top):.1%} wrong"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -83,7 +139,7 @@ def main() -> None:
         f"{'file':<17} {'main judge':<24} {'budget':>6} {'random':>7} {'oracle':>7} "
         f"{'rule':>7} {'default':>7} {'gap':>5} {'rule':>5} {'vs rule':>8} {'vs rand':>8}  targets"
     )
-    headroom_lines, failures = [], []
+    headroom_lines, detection_lines, failures = [], [], []
     for file in files:
         for kind, judge in judges.items():
             dataset, report = run(
@@ -116,6 +172,13 @@ def main() -> None:
                     f"{100 * (best.agreement_mean - rnd.agreement_mean):>+7.1f}pp  "
                     f"{'ok' if ok else 'MISSED'}{' (' + ', '.join(notes) + ')' if notes else ''}"
                 )
+            detection_lines.append(
+                f"  {file} / {judge}: "
+                + "; ".join(
+                    f"{kept} label: " + error_detection(dataset, seeds=seeds, llm_label=kept)
+                    for kept in ("main", "jury")
+                )
+            )
             headroom = report.to_json()["proxy_headroom"]
             headroom_lines.append(
                 f"  {file} / {judge}: "
@@ -126,6 +189,11 @@ def main() -> None:
             )
     print(f"\nProxy headroom (oracle − random proxy-RM test accuracy, {seeds} seeds, paired):")
     print("\n".join(headroom_lines))
+    print(
+        f"\nFinding the kept label's decisive errors from LLM-side signals ({seeds} random "
+        f"{DETECTION_SEED_ITEMS}-item samples weigh the judges; scored on every other item):"
+    )
+    print("\n".join(detection_lines))
     print(
         f"\nTargets missed: {len(failures)}"
         + "".join(f"\n  {f} / {k} at {s:.0%}: {', '.join(n)}" for f, k, s, n in failures)
