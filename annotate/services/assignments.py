@@ -16,10 +16,10 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from annotate.models import (
@@ -64,7 +64,7 @@ def get_current_assignment(*, campaign: Campaign, annotator) -> Assignment | Non
     return assignment
 
 
-@lru_cache(maxsize=None)
+@cache
 def _current_assignment_sql() -> str:
     """The read of :func:`get_current_assignment` (params: campaign id, annotator id, LEASED);
     its ORDER BY is the ``(campaign, annotator, status)`` lookup's, oldest lease first."""
@@ -208,20 +208,6 @@ def _lock_claims_of(*, campaign: Campaign, annotator) -> None:
         )
 
 
-def _candidates(*, campaign: Campaign, annotator, wait: bool):
-    """The annotator's open items, locked as read, with their instance and whether the
-    annotator's own expired lease is on them (``theirs_expired``)."""
-    theirs_expired = Assignment.objects.filter(
-        instance_id=OuterRef("instance_id"), annotator=annotator, status=AssignmentStatus.EXPIRED
-    )
-    return (
-        _open_items(campaign=campaign, annotator=annotator)
-        .annotate(theirs_expired=Exists(theirs_expired))
-        .select_related("instance")
-        .select_for_update(skip_locked=not wait, of=("self",))
-    )
-
-
 def _first_open_item(*, campaign: Campaign, annotator, wait: bool) -> QueueItem | None:
     """The first of the annotator's open items in hand-out order, locked (skipping rows other
     claims hold unless ``wait``), read in a way whose cost does not grow with the annotator's
@@ -232,8 +218,8 @@ def _first_open_item(*, campaign: Campaign, annotator, wait: bool) -> QueueItem 
     plain scan would step over all of them. Instead: the first items of the campaign's open
     list (a fixed window); if all are theirs, the first untouched item (no slot taken, which
     their own work never is); only then the plain scan, so an open item is never missed.
-    The window's two reads, every claim's, are fixed statements (annotate.sql_rows); the
-    rarer fallbacks are ORM queries.
+    Every read is a fixed statement (annotate.sql_rows), tested to pick what the ORM's
+    ``open_queue_items_for`` would.
     """
     # The window's ids are read first, as a list, and its rows sorted by an expression the
     # open-items index cannot serve: either way (``pk IN (SELECT ... LIMIT 64)``, or the list
@@ -250,17 +236,43 @@ def _first_open_item(*, campaign: Campaign, annotator, wait: bool) -> QueueItem 
             [campaign.pk, Route.LLM.value],
         )
         window = [row[0] for row in cursor.fetchall()]
-    item = _first_in_window(campaign=campaign, annotator=annotator, window=window, wait=wait) if window else None
+    item = (
+        _first_open_item_where(
+            campaign=campaign,
+            annotator=annotator,
+            where=f"q.id IN ({', '.join(['%s'] * len(window))})",
+            params=window,
+            order=_WINDOW_ORDER,
+            wait=wait,
+        )
+        if window
+        else None
+    )
     if item is not None:
         return item
-    candidates = _candidates(campaign=campaign, annotator=annotator, wait=wait)
-    return candidates.filter(slots_taken=0).first() or candidates.first()
+    # Rarer (an annotator ahead of the others), but then on every claim: fixed statements too.
+    return _first_open_item_where(
+        campaign=campaign, annotator=annotator, where="q.slots_taken = 0", params=[], order=_HAND_OUT_ORDER, wait=wait
+    ) or _first_open_item_where(
+        campaign=campaign, annotator=annotator, where="TRUE", params=[], order=_HAND_OUT_ORDER, wait=wait
+    )
 
 
-def _first_in_window(*, campaign: Campaign, annotator, window: list[int], wait: bool) -> QueueItem | None:
-    """The first of ``_candidates`` among the queue items ``window``, as one fixed statement."""
+# Hand-out order (``open_queue_items``, the partial index ``queue_item_open_for_humans``); the
+# window's rows are sorted by an expression the index cannot serve (see ``_first_open_item``).
+_HAND_OUT_ORDER = "q.priority DESC, q.slots_taken DESC, q.id ASC"
+_WINDOW_ORDER = "q.priority DESC, (q.slots_taken + 0) DESC, q.id ASC"
+
+
+def _first_open_item_where(
+    *, campaign: Campaign, annotator, where: str, params: list, order: str, wait: bool
+) -> QueueItem | None:
+    """The first, in ``order``, of the annotator's open items (``open_queue_items_for``) that
+    also satisfy ``where``, locked as read (skipping rows other claims hold unless ``wait``),
+    with its instance and ``theirs_expired`` (whether the annotator's own expired lease is on
+    it), as one fixed statement."""
     item_cols, instance_cols = columns_of(QueueItem), columns_of(Instance)
-    open_sql, params = open_queue_items_for_sql(
+    open_sql, open_params = open_queue_items_for_sql(
         campaign=campaign,
         annotator=annotator,
         columns=(
@@ -277,9 +289,8 @@ def _first_in_window(*, campaign: Campaign, annotator, window: list[int], wait: 
         lock = " FOR UPDATE OF q" + ("" if wait else " SKIP LOCKED")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{open_sql} AND q.id IN ({', '.join(['%s'] * len(window))})"
-            f" ORDER BY q.priority DESC, (q.slots_taken + 0) DESC, q.id ASC LIMIT 1{lock}",
-            [annotator.pk, AssignmentStatus.EXPIRED.value, *params, *window],
+            f"{open_sql} AND {where} ORDER BY {order} LIMIT 1{lock}",
+            [annotator.pk, AssignmentStatus.EXPIRED.value, *open_params, *params],
         )
         row = cursor.fetchone()
     if row is None:
@@ -305,11 +316,16 @@ def return_expired_slots(*, campaign: Campaign, now: datetime | None = None) -> 
     conditional UPDATE, so its slot is given back once.
     """
     now = now or timezone.now()
-    stale = list(
-        Assignment.objects.filter(
-            campaign=campaign, status=AssignmentStatus.LEASED, lease_expires_at__lte=now
-        ).values_list("pk", "queue_item_id")[:_SWEEP_LIMIT]
-    )
+    # Every claim sweeps first: its read is a fixed statement (annotate.sql_rows), not an ORM
+    # query compiled per request; the flips below are rare.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, queue_item_id FROM {table_of(Assignment)}"
+            " WHERE campaign_id = %s AND status = %s AND lease_expires_at <= %s"
+            f" LIMIT {_SWEEP_LIMIT}",
+            [campaign.pk, AssignmentStatus.LEASED.value, connection.ops.adapt_datetimefield_value(now)],
+        )
+        stale = cursor.fetchall()
     returned = 0
     for pk, item_id in stale:
         # One transaction per lease: the flip and the slot's return commit together.

@@ -110,3 +110,88 @@ def test_markdown_is_rendered_once_per_text_and_long_texts_each_time():
     long_text = "word " * (markup._CACHED_TEXT_CHARS // 5 + 1)
     assert render_markdown_safely(long_text) == render_markdown_safely(long_text)
     assert markup._render_markdown_cached.cache_info().currsize == 1
+
+
+def test_the_expiry_sweep_returns_exactly_the_leases_the_orm_finds_past_their_expiry(pm, annotator, second_annotator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotate.models import AssignmentStatus
+    from annotate.services.assignments import return_expired_slots
+
+    campaign = build_campaign(pm=pm, annotators=[annotator, second_annotator], n_instances=4)
+    other = build_campaign(pm=pm, annotators=[annotator], n_instances=1, name="Other campaign")
+    now = timezone.now()
+    past = claim_next_assignment(campaign=campaign, annotator=annotator)
+    at_now = claim_next_assignment(campaign=campaign, annotator=second_annotator)
+    future = claim_next_assignment(campaign=other, annotator=annotator)
+    Assignment.objects.filter(pk=past.pk).update(lease_expires_at=now - timedelta(seconds=1))
+    Assignment.objects.filter(pk=at_now.pk).update(lease_expires_at=now)
+    Assignment.objects.filter(pk=future.pk).update(lease_expires_at=now - timedelta(hours=1))
+    expected = set(
+        Assignment.objects.filter(
+            campaign=campaign, status=AssignmentStatus.LEASED, lease_expires_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+    assert expected == {past.pk, at_now.pk}
+
+    assert return_expired_slots(campaign=campaign, now=now) == 2
+    expired = Assignment.objects.filter(status=AssignmentStatus.EXPIRED).values_list("pk", flat=True)
+    assert set(expired) == expected  # the other campaign's lease is its own sweep's
+    assert return_expired_slots(campaign=campaign, now=now) == 0
+
+
+def orm_first_open_item(*, campaign, annotator):
+    """The claim's pick spelled with the ORM (what the fixed statements must equal): the first
+    untouched open item, else the first open item, in hand-out order."""
+    from django.db.models import Exists, OuterRef
+
+    from annotate.models import AssignmentStatus
+
+    items = open_queue_items_for(campaign=campaign, annotator=annotator).annotate(
+        theirs_expired=Exists(
+            Assignment.objects.filter(
+                instance_id=OuterRef("instance_id"), annotator=annotator, status=AssignmentStatus.EXPIRED
+            )
+        )
+    )
+    return items.filter(slots_taken=0).first() or items.first()
+
+
+def test_past_a_window_of_their_own_items_the_claim_takes_what_the_orm_would(pm, annotator, second_annotator, monkeypatch):
+    """An annotator ahead of the others: the window (2 items here) holds only their own
+    submitted items, so the claim falls back to the first untouched item, then to a plain scan."""
+    from annotate.services import assignments
+    from annotate.services.annotations import submit_annotation
+    from tests.conftest import pairwise_answers
+
+    monkeypatch.setattr(assignments, "_CLAIM_WINDOW", 2)
+    campaign = build_campaign(pm=pm, annotators=[annotator, second_annotator], n_instances=4, overlap=2)
+
+    def label(person):
+        leased = claim_next_assignment(campaign=campaign, annotator=person)
+        submit_annotation(assignment_id=leased.pk, annotator=person, answers=pairwise_answers(1))
+        return leased.instance_id
+
+    mine = [label(annotator), label(annotator)]  # items 1 and 2: one slot taken each
+    expected = orm_first_open_item(campaign=campaign, annotator=annotator)
+    assert expected.slots_taken == 0 and expected.instance_id not in mine
+    picked = assignments._first_open_item(campaign=campaign, annotator=annotator, wait=True)
+    assert fields_of(picked) == fields_of(expected)
+    assert (picked.theirs_expired, picked.instance.pk) == (False, expected.instance_id)
+
+    # Items 3 and 4 leased by others (a slot taken each): nothing untouched is left.
+    from annotate.models import QueueItem
+
+    others = QueueItem.objects.filter(campaign=campaign).exclude(instance_id__in=mine)
+    others.update(slots_taken=1)
+    expected = orm_first_open_item(campaign=campaign, annotator=annotator)
+    assert expected.slots_taken == 1 and expected.instance_id not in mine
+    picked = assignments._first_open_item(campaign=campaign, annotator=annotator, wait=True)
+    assert fields_of(picked) == fields_of(expected)
+    assert picked.instance.external_id == expected.instance.external_id
+
+    others.update(slots_taken=2)  # full: only their own items are open
+    assert orm_first_open_item(campaign=campaign, annotator=annotator) is None
+    assert assignments._first_open_item(campaign=campaign, annotator=annotator, wait=True) is None
