@@ -10,6 +10,7 @@ from django.http import Http404
 
 from annotate.models import Assignment, Campaign, CampaignRole, JobRun
 from annotate.selectors import annotator_pool_of_assignment, campaign_and_roles, roles_in_campaign
+from annotate.selectors_queue import own_assignment_with_pool
 
 
 def get_campaign_for_role_or_404(*, user, slug: str, roles: set[str]) -> Campaign:
@@ -31,13 +32,15 @@ def get_assignment_for_annotator_or_404(*, user, pk: int, campaign: Campaign | N
     The annotator's pool in the assignment's campaign rides along (``annotator_pool``, a
     subquery), so a submit can hand this read to ``submit_annotation`` instead of reading the
     assignment again."""
-    assignments = Assignment.objects.filter(pk=pk, annotator=user).annotate(
-        annotator_pool=annotator_pool_of_assignment()
-    )
     if campaign is None:
-        assignment = assignments.select_related("campaign", "instance").first()
-    else:
-        assignment = assignments.select_related("instance").first()
+        assignment = (
+            Assignment.objects.filter(pk=pk, annotator=user)
+            .annotate(annotator_pool=annotator_pool_of_assignment())
+            .select_related("campaign", "instance")
+            .first()
+        )
+    else:  # the workspace's submit: one fixed statement
+        assignment = own_assignment_with_pool(annotator=user, pk=pk)
         if assignment is not None and assignment.campaign_id == campaign.pk:
             assignment.campaign = campaign
     if assignment is None:

@@ -14,12 +14,14 @@ from annotate.models import (
     Assignment,
     AssignmentStatus,
     Campaign,
+    CampaignMembership,
+    CampaignRole,
     Instance,
     QueueItem,
     Response,
     Route,
 )
-from annotate.sql_rows import table_of
+from annotate.sql_rows import attach_related, columns_of, table_of
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,39 @@ class DisplayedResponse:
 
 
 def responses_by_position(*, instance_id: int) -> dict[int, Response]:
-    return {r.position: r for r in Response.objects.filter(instance_id=instance_id)}
+    """An instance's responses by position. Read on every claim and task page: a fixed
+    statement (annotate.sql_rows)."""
+    response_cols = columns_of(Response)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {response_cols.select('r')} FROM {table_of(Response)} r WHERE r.instance_id = %s",
+            [instance_id],
+        )
+        responses = [response_cols.instance(row) for row in cursor.fetchall()]
+    return {r.position: r for r in responses}
+
+
+def own_assignment_with_pool(*, annotator, pk: int) -> Assignment | None:
+    """Assignment ``pk`` if it is ``annotator``'s, with its instance and the annotator's pool
+    in its campaign (``annotator_pool``, as ``annotator_pool_of_assignment`` annotates it).
+    Read on every submit: a fixed statement (annotate.sql_rows)."""
+    assignment_cols, instance_cols = columns_of(Assignment), columns_of(Instance)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {assignment_cols.select('a')}, {instance_cols.select('i')},"
+            f" (SELECT m.pool FROM {table_of(CampaignMembership)} m WHERE m.campaign_id = a.campaign_id"
+            "  AND m.user_id = a.annotator_id AND m.role = %s LIMIT 1)"
+            f" FROM {table_of(Assignment)} a INNER JOIN {table_of(Instance)} i ON i.id = a.instance_id"
+            " WHERE a.id = %s AND a.annotator_id = %s",
+            [CampaignRole.ANNOTATOR.value, pk, annotator.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment = assignment_cols.instance(row)
+    attach_related(assignment, "instance", instance_cols.instance(row, len(assignment_cols)))
+    assignment.annotator_pool = row[len(assignment_cols) + len(instance_cols)]
+    return assignment
 
 
 def in_display_order(

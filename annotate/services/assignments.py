@@ -29,11 +29,10 @@ from annotate.models import (
     CampaignStatus,
     Instance,
     QueueItem,
-    Response,
     Route,
     SkipReason,
 )
-from annotate.selectors import open_queue_items_for, open_queue_items_for_sql
+from annotate.selectors import open_queue_items_for, open_queue_items_for_sql, responses_by_position
 from annotate.sql_rows import attach_related, columns_of, table_of
 
 # How many rounds a contended claim tries before waiting for row locks.
@@ -180,7 +179,7 @@ def _take_open_item(*, campaign: Campaign, annotator, now: datetime, wait: bool)
             )
         # A new lease is shown right away: its display order and first-shown time are decided
         # here, and the responses read for that ride along for the page.
-        responses = {r.position: r for r in Response.objects.filter(instance_id=item.instance_id)}
+        responses = responses_by_position(instance_id=item.instance_id)
         assignment = Assignment.objects.create(
             campaign=campaign,
             instance=item.instance,

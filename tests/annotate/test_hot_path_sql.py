@@ -195,3 +195,44 @@ def test_past_a_window_of_their_own_items_the_claim_takes_what_the_orm_would(pm,
     others.update(slots_taken=2)  # full: only their own items are open
     assert orm_first_open_item(campaign=campaign, annotator=annotator) is None
     assert assignments._first_open_item(campaign=campaign, annotator=annotator, wait=True) is None
+
+
+def test_an_instances_responses_are_read_as_the_orm_reads_them(pm, annotator):
+    from annotate.models import Response
+    from annotate.selectors import responses_by_position
+
+    campaign = build_campaign(pm=pm, annotators=[annotator], n_instances=2)
+    instance = campaign.instances.order_by("id").first()
+    expected = {r.position: r for r in Response.objects.filter(instance=instance)}
+    with CaptureQueriesContext(connection) as queries:
+        found = responses_by_position(instance_id=instance.pk)
+    assert len(queries) == 1
+    assert sorted(found) == sorted(expected) == [0, 1]
+    assert {p: fields_of(r) for p, r in found.items()} == {p: fields_of(r) for p, r in expected.items()}
+    assert responses_by_position(instance_id=0) == {}
+
+
+def test_the_submits_read_of_an_assignment_equals_the_orm_read_with_instance_and_pool(pm, annotator, second_annotator):
+    from annotate.models import CampaignMembership
+    from annotate.selectors import annotator_pool_of_assignment
+    from annotate.selectors_queue import own_assignment_with_pool
+
+    campaign = build_campaign(pm=pm, annotators=[annotator, second_annotator], n_instances=2)
+    CampaignMembership.objects.filter(campaign=campaign, user=annotator).update(pool="experts")
+    leased = claim_next_assignment(campaign=campaign, annotator=annotator)
+    theirs = claim_next_assignment(campaign=campaign, annotator=second_annotator)
+    Assignment.objects.filter(pk=leased.pk).update(draft={"overall": "A"}, display_order=[1, 0])
+    expected = (
+        Assignment.objects.select_related("instance")
+        .annotate(annotator_pool=annotator_pool_of_assignment())
+        .get(pk=leased.pk)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found = own_assignment_with_pool(annotator=annotator, pk=leased.pk)
+        instance = found.instance
+    assert len(queries) == 1
+    assert fields_of(found) == fields_of(expected)
+    assert fields_of(instance) == fields_of(expected.instance)
+    assert (found.annotator_pool, found.draft, found.display_order) == ("experts", {"overall": "A"}, [1, 0])
+    assert own_assignment_with_pool(annotator=second_annotator, pk=theirs.pk).annotator_pool == ""
+    assert own_assignment_with_pool(annotator=annotator, pk=theirs.pk) is None  # not theirs
