@@ -193,7 +193,8 @@ def responses_by_position(*, instance_id: int) -> dict[int, Response]:
     response_cols = columns_of(Response)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {response_cols.select('r')} FROM {table_of(Response)} r WHERE r.instance_id = %s",
+            f"SELECT {response_cols.select('r')} FROM {table_of(Response)} r WHERE r.instance_id = %s"
+            " ORDER BY r.position",
             [instance_id],
         )
         responses = [response_cols.instance(row) for row in cursor.fetchall()]

@@ -235,25 +235,17 @@ def _first_open_item(*, campaign: Campaign, annotator, wait: bool) -> QueueItem 
             [campaign.pk, Route.LLM.value],
         )
         window = [row[0] for row in cursor.fetchall()]
-    item = (
-        _first_open_item_where(
-            campaign=campaign,
-            annotator=annotator,
-            where=f"q.id IN ({', '.join(['%s'] * len(window))})",
-            params=window,
-            order=_WINDOW_ORDER,
-            wait=wait,
-        )
-        if window
-        else None
-    )
-    if item is not None:
-        return item
-    # Rarer (an annotator ahead of the others), but then on every claim: fixed statements too.
-    return _first_open_item_where(
-        campaign=campaign, annotator=annotator, where="q.slots_taken = 0", params=[], order=_HAND_OUT_ORDER, wait=wait
-    ) or _first_open_item_where(
-        campaign=campaign, annotator=annotator, where="TRUE", params=[], order=_HAND_OUT_ORDER, wait=wait
+    if not window:
+        return None
+    # The open-items statement (with the quality gate, whose settings it reads) is built once
+    # per claim and narrowed three ways.
+    candidates = _open_items_statement(campaign=campaign, annotator=annotator)
+    in_window = f"q.id IN ({', '.join(['%s'] * len(window))})"
+    return (
+        _first_open_item_where(candidates, where=in_window, params=window, order=_WINDOW_ORDER, wait=wait)
+        # Rarer (an annotator ahead of the others), but then on every claim: fixed statements too.
+        or _first_open_item_where(candidates, where="q.slots_taken = 0", params=[], order=_HAND_OUT_ORDER, wait=wait)
+        or _first_open_item_where(candidates, where="TRUE", params=[], order=_HAND_OUT_ORDER, wait=wait)
     )
 
 
@@ -263,13 +255,10 @@ _HAND_OUT_ORDER = "q.priority DESC, q.slots_taken DESC, q.id ASC"
 _WINDOW_ORDER = "q.priority DESC, (q.slots_taken + 0) DESC, q.id ASC"
 
 
-def _first_open_item_where(
-    *, campaign: Campaign, annotator, where: str, params: list, order: str, wait: bool
-) -> QueueItem | None:
-    """The first, in ``order``, of the annotator's open items (``open_queue_items_for``) that
-    also satisfy ``where``, locked as read (skipping rows other claims hold unless ``wait``),
-    with its instance and ``theirs_expired`` (whether the annotator's own expired lease is on
-    it), as one fixed statement."""
+def _open_items_statement(*, campaign: Campaign, annotator) -> tuple[str, list]:
+    """The annotator's open items (``open_queue_items_for``) as a SELECT of the queue item's
+    columns, ``theirs_expired`` (whether the annotator's own expired lease is on it) and the
+    instance's columns, unordered, with its params."""
     item_cols, instance_cols = columns_of(QueueItem), columns_of(Instance)
     open_sql, open_params = open_queue_items_for_sql(
         campaign=campaign,
@@ -283,14 +272,21 @@ def _first_open_item_where(
     open_sql = open_sql.replace(
         f" FROM {table_of(QueueItem)} q", f" FROM {table_of(QueueItem)} q INNER JOIN {table_of(Instance)} i ON i.id = q.instance_id", 1
     )
+    return open_sql, [annotator.pk, AssignmentStatus.EXPIRED.value, *open_params]
+
+
+def _first_open_item_where(
+    statement: tuple[str, list], *, where: str, params: list, order: str, wait: bool
+) -> QueueItem | None:
+    """The first, in ``order``, of the rows of ``statement`` (``_open_items_statement``) that
+    also satisfy ``where``, locked as read (skipping rows other claims hold unless ``wait``)."""
+    open_sql, open_params = statement
+    item_cols, instance_cols = columns_of(QueueItem), columns_of(Instance)
     lock = ""
     if connection.features.has_select_for_update:
         lock = " FOR UPDATE OF q" + ("" if wait else " SKIP LOCKED")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{open_sql} AND {where} ORDER BY {order} LIMIT 1{lock}",
-            [annotator.pk, AssignmentStatus.EXPIRED.value, *open_params, *params],
-        )
+        cursor.execute(f"{open_sql} AND {where} ORDER BY {order} LIMIT 1{lock}", [*open_params, *params])
         row = cursor.fetchone()
     if row is None:
         return None

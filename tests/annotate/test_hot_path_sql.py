@@ -181,6 +181,23 @@ def test_past_a_window_of_their_own_items_the_claim_takes_what_the_orm_would(pm,
     assert fields_of(picked) == fields_of(expected)
     assert (picked.theirs_expired, picked.instance.pk) == (False, expected.instance_id)
 
+    # Their own lease on item 3, expired: its slot is back, and the claim (not waiting for
+    # locks this time) takes it again, as theirs.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotate.services.assignments import return_expired_slots
+
+    expired = claim_next_assignment(campaign=campaign, annotator=annotator)
+    return_expired_slots(campaign=campaign, now=timezone.now() + timedelta(days=1))
+    expected = orm_first_open_item(campaign=campaign, annotator=annotator)
+    assert (expected.instance_id, expected.theirs_expired) == (expired.instance_id, True)
+    picked = assignments._first_open_item(campaign=campaign, annotator=annotator, wait=False)
+    assert fields_of(picked) == fields_of(expected)
+    assert (picked.theirs_expired, picked.instance.pk) == (True, expired.instance_id)
+    Assignment.objects.filter(pk=expired.pk).delete()
+
     # Items 3 and 4 leased by others (a slot taken each): nothing untouched is left.
     from annotate.models import QueueItem
 
