@@ -59,12 +59,11 @@ def run(file: str, judge: str, *, seeds: int, budgets, embed, llm_label: str = "
     return dataset, run_simulation(dataset=dataset, embed=embed, config=config)
 
 
-DETECTION_SEED_ITEMS = 20  # the error-model strategy's random calibration sample (MIN_LABELLED)
 
 
 def error_detection(dataset, *, seeds: int, llm_label: str) -> str:
     """How well the LLM-side posterior finds the errors of the label LLM-routed items keep, away
-    from routing: per seed, a random sample of ``DETECTION_SEED_ITEMS`` human labels weighs the
+    from routing: per seed, a random sample of ``MIN_LABELLED`` human labels weighs the
     judges (as the default strategy's calibration sample does), and every other item with a
     decisive human label and a decisive kept label is scored by P(kept label wrong). Printed:
     the kept label's error rate there (the precision of a random pick), the score's ROC AUC,
@@ -79,6 +78,7 @@ def error_detection(dataset, *, seeds: int, llm_label: str) -> str:
         p_label_wrong,
         shipped_jury_labels,
     )
+    from routing.core.simulation.strategies.error_model import MIN_LABELLED
 
     votes = np.concatenate(
         [np.asarray(dataset.llm, dtype=np.int8)[:, None], np.asarray(dataset.jury, np.int8)], axis=1
@@ -89,7 +89,7 @@ def error_detection(dataset, *, seeds: int, llm_label: str) -> str:
     rng = np.random.default_rng(2026)
     base, aucs, top = [], [], []
     for _ in range(seeds):
-        sample = rng.choice(len(human), DETECTION_SEED_ITEMS, replace=False)
+        sample = rng.choice(len(human), MIN_LABELLED, replace=False)
         if llm_label == "main":
             reliability = fit_judge_reliability(
                 votes=votes[sample], names=names, human=human[sample]
@@ -105,10 +105,11 @@ def error_detection(dataset, *, seeds: int, llm_label: str) -> str:
         rest = np.setdiff1d(np.arange(len(human)), sample)
         rest = rest[decisive(kept[rest]) & decisive(human[rest])]
         wrong = (kept[rest] != human[rest]).astype(int)
-        score = p_wrong[rest] + 1e-12 * rng.random(len(rest))  # ties broken at random
+        score = p_wrong[rest]
         base.append(wrong.mean())
         aucs.append(roc_auc_score(wrong, score) if 0 < wrong.sum() < len(wrong) else np.nan)
-        top.append(wrong[np.argsort(-score)[: max(1, len(rest) // 10)]].mean())
+        ranked = np.lexsort((rng.random(len(rest)), -score))  # exact ties in a random order
+        top.append(wrong[ranked[: max(1, len(rest) // 10)]].mean())
     return (
         f"error rate {np.mean(base):.1%}, AUC {np.nanmean(aucs):.2f}, "
         f"top 10% {np.mean(top):.1%} wrong"
@@ -139,6 +140,8 @@ def main() -> None:
         f"{'file':<17} {'main judge':<24} {'budget':>6} {'random':>7} {'oracle':>7} "
         f"{'rule':>7} {'default':>7} {'gap':>5} {'rule':>5} {'vs rule':>8} {'vs rand':>8}  targets"
     )
+    from routing.core.simulation.strategies.error_model import MIN_LABELLED as detection_sample
+
     headroom_lines, detection_lines, failures = [], [], []
     for file in files:
         for kind, judge in judges.items():
@@ -191,7 +194,7 @@ def main() -> None:
     print("\n".join(headroom_lines))
     print(
         f"\nFinding the kept label's decisive errors from LLM-side signals ({seeds} random "
-        f"{DETECTION_SEED_ITEMS}-item samples weigh the judges; scored on every other item):"
+        f"{detection_sample}-item samples weigh the judges; scored on every other item):"
     )
     print("\n".join(detection_lines))
     print(
