@@ -415,17 +415,6 @@ elif CACHE_URL == "locmem://":
 else:
     raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis://, rediss:// or locmem://.")
 
-# --- Sessions ---------------------------------------------------------------------------------
-# With a cache every web worker shares (Redis), a request reads its session from the cache and
-# the database stays the record (cached_db writes through): one query fewer on every request,
-# about 6% of a submit-and-next's CPU (bench/RESULTS.md). A per-process cache (locmem) would
-# leave a session logged out in one worker alive in another's, so there the database is read.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
-    if CACHE_URL.startswith(("redis://", "rediss://"))
-    else "django.contrib.sessions.backends.db"
-)
-
 # --- Platform ---------------------------------------------------------------------------------------
 # Files below this size are imported inside the request; larger ones become a Celery job.
 IMPORT_INLINE_MAX_BYTES = read_int("IMPORT_INLINE_MAX_BYTES", 256 * 1024, minimum=0)

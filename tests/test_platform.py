@@ -91,23 +91,6 @@ def test_bad_settings_fail_loudly_naming_the_variable(env, message):
     assert message in result.stderr
 
 
-@pytest.mark.parametrize(
-    ("cache_url", "engine"),
-    [
-        ("redis://127.0.0.1:6379/0", "django.contrib.sessions.backends.cached_db"),
-        ("locmem://", "django.contrib.sessions.backends.db"),
-    ],
-)
-def test_sessions_are_read_from_the_cache_only_when_every_worker_shares_it(cache_url, engine):
-    result = run_python(
-        LOAD_SETTINGS + "; from django.conf import settings; print(settings.SESSION_ENGINE)",
-        SECRET_KEY=REAL_SECRET,
-        CACHE_URL=cache_url,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == engine
-
-
 def test_secret_key_can_come_from_a_file(tmp_path):
     secret_file = tmp_path / "secret"
     secret_file.write_text(REAL_SECRET + "\n")
