@@ -268,6 +268,20 @@ def test_an_option_input_is_rendered_exactly_as_djangos_widget_template_renders_
     assert " checked" in input_tag(options[0]) and "&quot;B&quot;&lt;&amp;&gt;" in input_tag(options[1])
 
 
+def test_the_option_markups_escaping_equals_djangos_conditional_escape():
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    from annotate.templatetags.markup import _escaped
+
+    values = [
+        'plain', '"quoted" & \'single\' <b>tags</b>', "", 7, 0.5, None, True,
+        mark_safe("<i>already safe</i>"), gettext_lazy("Tie <or> not"), "é — ünïcode & ✓",
+    ]  # fmt: skip
+    assert [_escaped(v) for v in values] == [str(conditional_escape(v)) for v in values]
+
+
 # The option labels of the task page, as its template loop rendered them before they were
 # built in one filter (issue 18): the filter must produce the same markup.
 OPTION_LABELS_AS_A_TEMPLATE_LOOP = (
