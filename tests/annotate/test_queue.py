@@ -152,6 +152,23 @@ def test_the_claim_reads_the_open_items_index_at_twenty_thousand_instances(pm, a
     assert "queue_item_open_for_humans" in plan, plan
     assert "Seq Scan on annotate_queueitem" not in plan, plan
 
+    # The claim itself reads through fixed statements (annotate.sql_rows): none of them may
+    # scan the queue table either, and the next item is found.
+    from django.test.utils import CaptureQueriesContext
+
+    from annotate.services.assignments import claim_next_assignment
+
+    with CaptureQueriesContext(connection) as queries:
+        claimed = claim_next_assignment(campaign=campaign, annotator=annotator)
+    assert claimed is not None and claimed.queue_item_id not in {item.pk for item in full}
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and "annotate_queueitem" in q["sql"]]
+    assert len(reads) >= 2, reads  # the window's ids, then the first of them that is theirs
+    for sql in reads:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Seq Scan on annotate_queueitem" not in plan, (sql, plan)
+
 
 def test_an_annotator_far_ahead_of_the_others_gets_an_untouched_item(pm):
     """Their own half-filled items (waiting for a second annotator) fill the head of the queue;
