@@ -13,7 +13,9 @@ margin over the jury rule
 and over random, and whether the issue's targets hold (≥ 50% of the gap at 10 and 25%; above
 random and the jury rule at 10, 25 and 50%). Where the jury rule already reaches the oracle, no
 strategy can beat it; the table says "= oracle". Then the proxy headroom (oracle − random
-proxy-RM test accuracy, paired by seed).
+proxy-RM test accuracy, paired by seed), and how well the LLM-side posterior finds the errors of
+each label an LLM-routed item can keep (the main judge's, the jury's), away from routing: error
+rate, ROC AUC, and the error share of the items it suspects most.
 
 This is a development set: nothing in the router is tuned to it, and its figures are not a
 benchmark result. ``--quick`` runs one file, one judge, two seeds.
@@ -59,8 +61,6 @@ def run(file: str, judge: str, *, seeds: int, budgets, embed, llm_label: str = "
     return dataset, run_simulation(dataset=dataset, embed=embed, config=config)
 
 
-
-
 def error_detection(dataset, *, seeds: int, llm_label: str) -> str:
     """How well the LLM-side posterior finds the errors of the label LLM-routed items keep, away
     from routing: per seed, a random sample of ``MIN_LABELLED`` human labels weighs the
@@ -85,7 +85,10 @@ def error_detection(dataset, *, seeds: int, llm_label: str) -> str:
     )
     names = [dataset.llm_name, *dataset.jury_names]
     human = np.asarray(dataset.human, dtype=np.int8)
-    decisive = lambda codes: (codes == LABEL_A) | (codes == LABEL_B)  # noqa: E731
+
+    def decisive(codes: np.ndarray) -> np.ndarray:
+        return (codes == LABEL_A) | (codes == LABEL_B)
+
     rng = np.random.default_rng(2026)
     base, aucs, top = [], [], []
     for _ in range(seeds):
@@ -140,7 +143,7 @@ def main() -> None:
         f"{'file':<17} {'main judge':<24} {'budget':>6} {'random':>7} {'oracle':>7} "
         f"{'rule':>7} {'default':>7} {'gap':>5} {'rule':>5} {'vs rule':>8} {'vs rand':>8}  targets"
     )
-    from routing.core.simulation.strategies.error_model import MIN_LABELLED as detection_sample
+    from routing.core.simulation.strategies.error_model import MIN_LABELLED
 
     headroom_lines, detection_lines, failures = [], [], []
     for file in files:
@@ -194,7 +197,7 @@ def main() -> None:
     print("\n".join(headroom_lines))
     print(
         f"\nFinding the kept label's decisive errors from LLM-side signals ({seeds} random "
-        f"{detection_sample}-item samples weigh the judges; scored on every other item):"
+        f"{MIN_LABELLED}-item samples weigh the judges; scored on every other item):"
     )
     print("\n".join(detection_lines))
     print(

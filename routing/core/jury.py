@@ -1,6 +1,6 @@
 """LLM juries: what several LLM judges' verdicts on one pair say, with or without human labels.
 
-Four things, all pure numpy:
+Five things, numpy (and scipy's ``expit``):
 
 - :func:`jury_signals`: per-item measurements of a main judge's verdict against the jury's
   (support, vote margin, entropy, order-inconsistent ties), needing no human label.
@@ -12,6 +12,9 @@ Four things, all pure numpy:
 - :func:`jury_posterior` / :func:`jury_labels`: the reliability-weighted label of each item
   (naive-Bayes combination of the weighted votes): ``P(A preferred)`` and a label that is a tie
   when the evidence does not clear ``min_margin`` (never broken by order).
+- :func:`p_label_wrong`: the chance that a label is not the human side, from the jury's log-odds
+  (never through ``P(A)``, which float64 rounds to 0 or 1 for a large confident jury), which is
+  what the router ranks items by.
 - :func:`choose_kept_label`: which label LLM-routed items keep, the main judge's own or the
   jury's, whichever matched more of the seed's human labels (the jury's measured leave-one-out).
 
